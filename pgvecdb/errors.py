@@ -134,3 +134,25 @@ class Notice:
 
     def __repr__(self) -> str:
         return f"Notice({self.severity}: {self.message!r})"
+
+
+# DuckDB reports an exception raised inside a Python UDF as its own error, keeping only the
+# message text. UDFs raise ``udf_error(err)`` so that the SQLSTATE survives the trip.
+_UDF_MARK = "\x1ePGERR"
+
+
+def udf_error(err: PgError) -> Exception:
+    """An exception for a DuckDB UDF to raise so that ``from_duckdb_message`` restores ``err``."""
+    detail = err.detail or ""
+    return ValueError(f"{_UDF_MARK}{err.sqlstate}\x1f{err.message}\x1f{detail}{_UDF_MARK}")
+
+
+def from_duckdb_message(text: str) -> PgError | None:
+    """The PgError a UDF smuggled into a DuckDB error message, if there is one."""
+    start = text.find(_UDF_MARK)
+    if start < 0:
+        return None
+    end = text.find(_UDF_MARK, start + len(_UDF_MARK))
+    body = text[start + len(_UDF_MARK): end if end > 0 else None]
+    sqlstate, message, detail = (body.split("\x1f") + ["", ""])[:3]
+    return PgError(message, sqlstate=sqlstate, detail=detail or None)
