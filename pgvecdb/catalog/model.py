@@ -92,7 +92,15 @@ class Table:
         return next((c for c in self.constraints if c.kind == "p"), None)
 
     def unique_keys(self) -> list[Constraint]:
-        return [c for c in self.constraints if c.kind in ("p", "u")]
+        """Every key that must stay unique: PRIMARY KEY and UNIQUE constraints, and unique
+        indexes over plain columns (which PostgreSQL enforces without a constraint)."""
+        keys = [c for c in self.constraints if c.kind in ("p", "u")]
+        backing = {c.index_oid for c in keys}
+        for index in self.indexes:
+            if index.unique and index.oid not in backing and all(index.columns) and not index.predicate:
+                keys.append(Constraint(oid=index.oid, name=index.name, kind="u", columns=list(index.columns),
+                                       index_oid=index.oid))
+        return keys
 
 
 @dataclass

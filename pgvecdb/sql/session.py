@@ -1,23 +1,62 @@
 """A SQL session: settings, transaction state and statement execution for one client.
 
 The wire server keeps one ``Session`` per connection and the embedded DB-API one per
-``pgvecdb.connect()`` connection; both call the same three methods:
+``pgvecdb.connect()`` connection; both call the same methods:
 
 * ``execute_simple(sql)`` — the simple query protocol: yields one outcome per statement,
   raising ``PgError`` at the first failing one;
-* ``prepare(sql, param_oids)`` then ``describe``/``execute`` — the extended protocol;
-  a prepared statement is parsed and planned once.
+* ``prepare(sql, param_oids)`` then ``execute`` — the extended protocol; a prepared
+  statement is parsed and planned once.
 
-Parameters reach ``execute`` already decoded (see ``types.codecs``): Python values, numpy
-arrays for vectors, or ``str`` for text-format parameters the client left untyped.
+Parameters reach ``execute`` already decoded (see ``types.codecs``): Python values in the
+DuckDB representation, or ``str`` for text parameters whose type stayed unknown.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from pgvecdb.exec.result import ColumnInfo, Outcome
+from pgvecdb.errors import (
+    ActiveSqlTransaction,
+    FeatureNotSupported,
+    InFailedSqlTransaction,
+    InvalidSavepointSpecification,
+    NoActiveSqlTransaction,
+    Notice,
+    PgError,
+    QueryCanceled,
+    SyntaxError as PgSyntaxError,
+)
+from pgvecdb.exec import ddl, executor
+from pgvecdb.exec.copy_statement import copy_from_stdin, copy_to_stdout
+from pgvecdb.exec.executor import ExecContext
+from pgvecdb.exec.explain import explain
+from pgvecdb.exec.result import ColumnInfo, CopyIn, Outcome, Result
+from pgvecdb.planner import planner
+from pgvecdb.planner.context import PlanContext
+from pgvecdb.planner.plans import DDLPlan, ExplainPlan, Planned, UtilityPlan
+from pgvecdb.sql import parser
+from pgvecdb.sql.parser import Statement
+from pgvecdb.sql.settings import Settings, canonical_name
+from pgvecdb.sql.utility import (
+    CopyStatement,
+    ExtensionStatement,
+    MaintenanceStatement,
+    ResetStatement,
+    SetStatement,
+    ShowStatement,
+    TransactionStatement,
+)
+from pgvecdb.types.codecs import FormatOptions
+from pgvecdb.types.registry import by_oid, lookup
+
+if TYPE_CHECKING:
+    from pgvecdb.database import Database
+
+_session_ids = itertools.count(1)
 
 
 @dataclass
@@ -25,4 +64,374 @@ class PreparedStatement:
     sql: str
     param_oids: list[int]
     columns: list[ColumnInfo] | None  # None: the statement returns no rows (NoData)
-    plan: object = field(default=None, repr=False)
+    statement: Statement | None = field(default=None, repr=False)
+    planned: Planned | None = field(default=None, repr=False)
+
+
+class Session:
+    def __init__(self, database: "Database", *, user: str = "postgres", dbname: str = "postgres",
+                 options: dict[str, str] | None = None) -> None:
+        self.db = database
+        self.id = next(_session_ids)
+        self.user = user
+        self.dbname = dbname
+        self.settings = Settings()
+        self.settings.set_internal("session_authorization", user)
+        for name, value in (options or {}).items():
+            try:
+                self.settings.set(name, [value])
+            except PgError:
+                if name.lower() in ("application_name",):
+                    raise
+        self.settings.take_changed_reported()
+        self.cursor = database.duck.cursor()
+        self.txn = None  # the storage transaction of an open block
+        self.in_block = False
+        self.failed = False
+        self._cancel = threading.Event()
+        self._running = False
+        self._notices: list[Notice] = []
+
+    # ------------------------------------------------------------------ reporting
+    def parameter_status(self) -> dict[str, str]:
+        return self.settings.reported()
+
+    def take_changed_parameters(self) -> dict[str, str]:
+        return self.settings.take_changed_reported()
+
+    @property
+    def transaction_status(self) -> str:
+        if self.failed:
+            return "E"
+        return "T" if self.in_block else "I"
+
+    def format_options(self) -> FormatOptions:
+        return FormatOptions.from_settings(self.settings.all())
+
+    # ------------------------------------------------------------------ entry points
+    def execute_simple(self, sql: str) -> Iterator[Outcome]:
+        statements = parser.parse(sql)
+        implicit_block = len(statements) > 1 and not self.in_block
+        for statement in statements:
+            if statement.is_empty:
+                continue
+            yield self._execute_statement(statement, [], None)
+        if implicit_block:
+            self._end_implicit()
+
+    def _end_implicit(self) -> None:
+        """Statements of one simple query outside a block each committed on their own."""
+
+    def prepare(self, sql: str, param_oids: list[int]) -> PreparedStatement:
+        statements = [s for s in parser.parse(sql) if not s.is_empty]
+        if len(statements) > 1:
+            raise PgSyntaxError("cannot insert multiple commands into a prepared statement")
+        if not statements:
+            return PreparedStatement(sql=sql, param_oids=list(param_oids), columns=None)
+        statement = statements[0]
+        self._refuse_if_failed(statement)
+        planned = self._plan(statement, param_oids)
+        oids = [_oid_of(ref.name) for ref in planned.param_types]
+        for i, oid in enumerate(param_oids):
+            if oid and i < len(oids):
+                oids[i] = oid
+        columns = self._describe(planned)
+        return PreparedStatement(sql=sql, param_oids=oids, columns=columns, statement=statement, planned=planned)
+
+    def execute(self, stmt: PreparedStatement, params: list[object | None]) -> Outcome:
+        if stmt.statement is None:
+            return Result(tag="EMPTY")
+        planned = stmt.planned
+        if planned is not None and planned.catalog_version != self.db.catalog.version:
+            planned = None
+        return self._execute_statement(stmt.statement, params, planned, stmt.param_oids)
+
+    def cancel(self) -> None:
+        """Cancel the running statement (safe from another thread)."""
+        if self._running:
+            self._cancel.set()
+            try:
+                self.cursor.interrupt()
+            except Exception:  # the statement may have finished in between
+                pass
+
+    def close(self) -> None:
+        if self.txn is not None:
+            self.txn.rollback()
+            self.txn = None
+        self.in_block = self.failed = False
+        try:
+            self.cursor.close()
+        except Exception:
+            pass
+
+    def take_notices(self) -> list[Notice]:
+        notices, self._notices = self._notices, []
+        return notices
+
+    # ------------------------------------------------------------------ execution
+    def _refuse_if_failed(self, statement: Statement) -> None:
+        if not self.failed:
+            return
+        utility = statement.utility
+        if isinstance(utility, TransactionStatement) and utility.action in ("rollback", "rollback_to", "commit"):
+            return
+        raise InFailedSqlTransaction("current transaction is aborted, commands ignored until end of transaction block")
+
+    def _plan(self, statement: Statement, param_oids: list[int]) -> Planned:
+        ctx = PlanContext(
+            catalog=self.db.catalog,
+            settings=self.settings.get_or_none,
+            user=self.user,
+            database=self.dbname,
+            param_oids=list(param_oids),
+            statement_offset=statement.offset,
+        )
+        return self.db.plan_cache.get(statement, ctx)
+
+    def _execute_statement(self, statement: Statement, params: list[object], planned: Planned | None,
+                           param_oids: list[int] | None = None) -> Outcome:
+        self._refuse_if_failed(statement)
+        utility = statement.utility
+        if isinstance(utility, TransactionStatement):
+            return self._transaction(utility)
+        if isinstance(utility, (SetStatement, ShowStatement, ResetStatement)):
+            return self._settings_statement(utility)
+        self._cancel.clear()
+        self._running = True
+        self.db.sequences.running_as(self.id)
+        autocommit = not self.in_block
+        if autocommit:
+            self.txn = self.db.store.begin()
+        try:
+            if planned is None:
+                planned = self._plan(statement, param_oids or [])
+            outcome = self._run(planned, params, statement)
+            if isinstance(outcome, CopyIn):
+                return self._deferred_commit(outcome, autocommit)
+            if autocommit:
+                self._commit()
+            return self._with_notices(outcome)
+        except BaseException as exc:
+            self._abort(autocommit)
+            if self._cancel.is_set() and not isinstance(exc, QueryCanceled):
+                raise QueryCanceled("canceling statement due to user request") from None
+            raise
+        finally:
+            self._running = False
+
+    def _with_notices(self, outcome: Outcome) -> Outcome:
+        if isinstance(outcome, Result) and self._notices:
+            outcome.notices = self._notices + outcome.notices
+            self._notices = []
+        return outcome
+
+    def _abort(self, autocommit: bool) -> None:
+        if autocommit:
+            if self.txn is not None:
+                self.txn.rollback()
+            self.txn = None
+        else:
+            self.failed = True
+
+    def _commit(self) -> None:
+        txn, self.txn = self.txn, None
+        if txn is not None:
+            txn.commit(sync=self.settings.get("synchronous_commit") != "off")
+
+    def _deferred_commit(self, copy_in: CopyIn, autocommit: bool) -> CopyIn:
+        """COPY FROM STDIN finishes after the client's data: commit or abort then."""
+        session = self
+        finish, abort = copy_in.finish, copy_in.abort
+
+        def finish_and_commit() -> Result:
+            try:
+                result = finish()
+            except BaseException:
+                session._abort(autocommit)
+                raise
+            if autocommit:
+                session._commit()
+            return result
+
+        def abort_and_rollback(message: str) -> None:
+            try:
+                abort(message)
+            finally:
+                session._abort(autocommit)
+
+        copy_in.finish = finish_and_commit  # type: ignore[method-assign]
+        copy_in.abort = abort_and_rollback  # type: ignore[method-assign]
+        return copy_in
+
+    def exec_context(self) -> ExecContext:
+        return ExecContext(store=self.db.store, catalog=self.db.catalog, cursor=self.cursor, txn=self.txn,
+                           system_context=self._system_context, notices=self._notices)
+
+    def _system_context(self) -> object:
+        return self.db.system_context(self)
+
+    def _run(self, planned: Planned, params: list[object], statement: Statement) -> Outcome:
+        plan = planned.plan
+        if isinstance(plan, UtilityPlan):
+            return self._utility(plan.statement, statement)
+        if isinstance(plan, DDLPlan):
+            with self.db.ddl_lock:
+                ctx = ddl.DDLContext(self.db.catalog, self.db.store, self._notices, statement.offset)
+                return ddl.run_ddl(plan.tree, ctx)
+        if isinstance(plan, ExplainPlan):
+            return explain(plan, params, self.exec_context())
+        return executor.run(plan, params, self.exec_context())
+
+    # ------------------------------------------------------------------ describe
+    def _describe(self, planned: Planned) -> list[ColumnInfo] | None:
+        plan = planned.plan
+        if isinstance(plan, (DDLPlan,)):
+            return None
+        if isinstance(plan, UtilityPlan):
+            return self._describe_utility(plan.statement)
+        txn = self.txn or self.db.store.begin()
+        try:
+            ctx = ExecContext(store=self.db.store, catalog=self.db.catalog, cursor=self.cursor, txn=txn,
+                              system_context=self._system_context, notices=[])
+            return executor.describe(plan, ctx)
+        finally:
+            if txn is not self.txn:
+                txn.rollback()
+
+    def _describe_utility(self, utility) -> list[ColumnInfo] | None:
+        if isinstance(utility, ShowStatement):
+            return [ColumnInfo(name=self._show_name(utility.name), type_oid=25)] if utility.name != "all" else \
+                [ColumnInfo("name", 25), ColumnInfo("setting", 25), ColumnInfo("description", 25)]
+        return None
+
+    # ------------------------------------------------------------------ utility statements
+    def _transaction(self, stmt: TransactionStatement) -> Result:
+        action = stmt.action
+        if action == "begin":
+            if self.in_block:
+                return Result(tag="BEGIN", notices=[Notice("there is already a transaction in progress",
+                                                           severity="WARNING", sqlstate="25001")])
+            self.txn = self.db.store.begin()
+            self.in_block = True
+            return Result(tag="BEGIN")
+        if action in ("commit", "rollback"):
+            if not self.in_block:
+                return Result(tag=action.upper(), notices=[Notice("there is no transaction in progress",
+                                                                  severity="WARNING", sqlstate="25P01")])
+            tag = "ROLLBACK" if self.failed or action == "rollback" else "COMMIT"
+            try:
+                if tag == "COMMIT":
+                    self._commit()
+                elif self.txn is not None:
+                    self.txn.rollback()
+            finally:
+                self.txn = None
+                self.in_block = self.failed = False
+                self.settings.end_transaction()
+            if stmt.chain:
+                self.txn = self.db.store.begin()
+                self.in_block = True
+            return Result(tag=tag)
+        if not self.in_block:
+            word = {"savepoint": "SAVEPOINT", "release": "RELEASE SAVEPOINT", "rollback_to": "ROLLBACK TO SAVEPOINT"}
+            raise NoActiveSqlTransaction(f"{word[action]} can only be used in transaction blocks")
+        try:
+            if action == "savepoint":
+                self.txn.savepoint(stmt.savepoint)
+                return Result(tag="SAVEPOINT")
+            if action == "release":
+                self.txn.release(stmt.savepoint)
+                return Result(tag="RELEASE")
+            self.txn.rollback_to(stmt.savepoint)
+            self.failed = False
+            return Result(tag="ROLLBACK")
+        except KeyError:
+            self.failed = True
+            raise InvalidSavepointSpecification(f'savepoint "{stmt.savepoint}" does not exist') from None
+
+    def _settings_statement(self, stmt) -> Result:
+        try:
+            if isinstance(stmt, SetStatement):
+                if stmt.name in ("transaction", "session characteristics"):
+                    return Result(tag="SET")
+                self.settings.set(stmt.name, stmt.values, local=stmt.local and self.in_block)
+                notices = []
+                if stmt.local and not self.in_block:
+                    notices.append(Notice("SET LOCAL can only be used in transaction blocks", severity="WARNING",
+                                          sqlstate="25P01"))
+                return Result(tag="SET", notices=notices)
+            if isinstance(stmt, ResetStatement):
+                self.settings.reset(stmt.name)
+                return Result(tag="RESET")
+            return self._show(stmt)
+        except PgError:
+            if self.in_block:
+                self.failed = True
+            raise
+
+    def _show_name(self, name: str) -> str:
+        return canonical_name(name) if name not in ("all",) else name
+
+    def _show(self, stmt: ShowStatement) -> Result:
+        import pyarrow as pa
+
+        if stmt.name == "all":
+            from pgvecdb.sql.settings import SETTINGS
+
+            values = self.settings.all()
+            names = sorted(values, key=str.lower)
+            descriptions = [SETTINGS[n.lower()].description if n.lower() in SETTINGS else "" for n in names]
+            table = pa.table({"name": names, "setting": [values[n] for n in names], "description": descriptions})
+            columns = [ColumnInfo("name", 25), ColumnInfo("setting", 25), ColumnInfo("description", 25)]
+            return Result(tag="SHOW", columns=columns, table=table)
+        name = self._show_name(stmt.name)
+        value = self.settings.get(stmt.name)
+        return Result(tag="SHOW", columns=[ColumnInfo(name=name, type_oid=25)], table=pa.table({name: [value]}))
+
+    def _utility(self, utility, statement: Statement) -> Outcome:
+        if isinstance(utility, ExtensionStatement):
+            with self.db.ddl_lock:
+                return ddl.run_extension(utility, ddl.DDLContext(self.db.catalog, self.db.store, self._notices))
+        if isinstance(utility, CopyStatement):
+            return self._copy(utility, statement)
+        if isinstance(utility, MaintenanceStatement):
+            return self._maintenance(utility)
+        raise FeatureNotSupported(f"statement not supported: {statement.text[:40]}")
+
+    def _copy(self, stmt: CopyStatement, statement: Statement) -> Outcome:
+        if stmt.target not in ("stdin", "stdout"):
+            raise PgError("COPY to or from a file is not supported; use psql's \\copy or COPY ... STDIN/STDOUT",
+                          sqlstate="42501",
+                          hint="Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.")
+        ctx = self.exec_context()
+        if stmt.direction == "from":
+            return copy_from_stdin(stmt, ctx, self.format_options())
+        return copy_to_stdout(stmt, ctx, self, self.format_options())
+
+    def _maintenance(self, stmt: MaintenanceStatement) -> Result:
+        action = stmt.action
+        if action == "checkpoint":
+            self.db.store.checkpoint()
+            return Result(tag="CHECKPOINT")
+        if action == "vacuum":
+            if self.in_block:
+                raise ActiveSqlTransaction("VACUUM cannot run inside a transaction block")
+            table = self.db.catalog.table(stmt.target) if stmt.target else None
+            self.db.store.vacuum(table.oid if table else None, full=stmt.full)
+            return Result(tag="VACUUM")
+        if action == "analyze":
+            return Result(tag="ANALYZE")
+        if action == "discard":
+            self.settings.reset("all")
+            return Result(tag=f"DISCARD {(stmt.target or 'all').upper()}")
+        if action == "deallocate":
+            return Result(tag="DEALLOCATE ALL" if not stmt.target or stmt.target == "all" else "DEALLOCATE")
+        if action == "reindex":
+            return Result(tag="REINDEX")
+        return Result(tag=action.upper())
+
+
+def _oid_of(type_name: str) -> int:
+    pgtype = lookup(type_name)
+    return pgtype.oid if pgtype is not None else 25

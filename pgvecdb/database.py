@@ -1,0 +1,54 @@
+"""A database: one data directory's store and catalog, the DuckDB instance that runs its
+relational SQL, and the sessions that use them."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+
+from pgvecdb.catalog.model import Catalog
+from pgvecdb.exec.duck import open_duckdb
+from pgvecdb.exec.sequences import SequenceFunctions
+from pgvecdb.planner.planner import PlanCache
+from pgvecdb.sql.session import Session
+from pgvecdb.storage.api import StorageConfig, open_store
+
+
+class Database:
+    def __init__(self, path: str | None, config: StorageConfig | None = None) -> None:
+        self.path = None if path is None else os.fspath(path)
+        self.store = open_store(self.path, config)
+        document = self.store.load_catalog()
+        self.catalog = Catalog.from_dict(document) if document else Catalog()
+        self.ddl_lock = threading.RLock()
+        self.plan_cache = PlanCache()
+        self.duck = open_duckdb()
+        self.sequences = SequenceFunctions(self.store, lambda: self.catalog)
+        self.sequences.register(self.duck)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None, config: StorageConfig | None = None) -> "Database":
+        return cls(None if path is None else os.fspath(path), config)
+
+    def session(self, *, user: str = "postgres", database: str = "postgres",
+                options: dict[str, str] | None = None) -> Session:
+        return Session(self, user=user, dbname=database, options=options)
+
+    def system_context(self, session: Session) -> object:
+        """pg_catalog's view of this database as ``session`` sees it."""
+        module = importlib.import_module("pgvecdb.catalog.pg_catalog")
+        return module.SystemContext(
+            catalog=self.catalog,
+            settings=session.settings.all(),
+            user=session.user,
+            database=session.dbname,
+            relation_size=self.store.table_size,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+        try:
+            self.duck.close()
+        except Exception:
+            pass

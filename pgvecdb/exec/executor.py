@@ -1,0 +1,277 @@
+"""Running query and DML plans: materialise the relations a plan reads, run its DuckDB
+query, and write through the storage transaction."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from pgvecdb.catalog.model import Catalog, Table
+from pgvecdb.errors import PgError, UniqueViolation
+from pgvecdb.exec import duck
+from pgvecdb.exec.result import ColumnInfo, Result
+from pgvecdb.exec.rows import to_duck, to_storage
+from pgvecdb.planner.dml import CONFLICT_RELATION, EXCLUDED_RELATION, POSITION, RETURNING_RELATION
+from pgvecdb.planner.plans import DeletePlan, InsertPlan, QueryPlan, UpdatePlan
+from pgvecdb.planner.translate import DuckQuery, RelationRef
+from pgvecdb.storage.api import ROWID, Store, Transaction, UniqueConflict
+from pgvecdb.types.codecs import pg_type_for_duck
+from pgvecdb.types.registry import by_oid
+
+
+@dataclass
+class ExecContext:
+    """What running a plan needs from the session."""
+
+    store: Store
+    catalog: Catalog
+    cursor: duckdb.DuckDBPyConnection
+    txn: Transaction
+    system_context: Callable[[], object]  # builds pg_catalog's SystemContext on demand
+    notices: list = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- relations
+def materialize(query: DuckQuery, ctx: ExecContext, supplied: dict[str, pa.Table] | None = None) -> dict[str, pa.Table]:
+    """The Arrow table behind each relation ``query`` reads."""
+    tables: dict[str, pa.Table] = {}
+    system_ctx = None
+    for name, ref in query.relations.items():
+        if ref.kind == "table":
+            rows = ctx.txn.scan(ref.table.oid)
+            tables[name] = to_duck(ref.table, rows, with_rowid=ref.with_rowid)
+        elif ref.kind == "system":
+            if system_ctx is None:
+                system_ctx = ctx.system_context()
+            catalog_module = importlib.import_module("pgvecdb.catalog.pg_catalog")
+            tables[name] = catalog_module.system_relation(ref.schema, ref.name, system_ctx)
+        elif supplied is not None and name in supplied:
+            tables[name] = supplied[name]
+    return tables
+
+
+def bind(query: DuckQuery, params: list[object]) -> list[object]:
+    values = list(params[: len(query.params)])
+    values += [None] * (len(query.params) - len(values))
+    return values + list(query.constants)
+
+
+def run_duck(query: DuckQuery, params: list[object], ctx: ExecContext,
+             supplied: dict[str, pa.Table] | None = None) -> tuple[pa.Table, list[str]]:
+    return duck.run(ctx.cursor, query.sql, bind(query, params), materialize(query, ctx, supplied))
+
+
+def describe_columns(table: pa.Table, types: list[str], names: list[str] | None = None) -> list[ColumnInfo]:
+    columns = []
+    for i, duck_type in enumerate(types):
+        oid, typmod = pg_type_for_duck(duck_type)
+        pgtype = by_oid(oid)
+        name = names[i] if names and i < len(names) else table.schema.names[i]
+        columns.append(ColumnInfo(name=name, type_oid=oid, typmod=typmod, typlen=pgtype.typlen if pgtype else -1))
+    return columns
+
+
+# --------------------------------------------------------------------------- SELECT
+def run_query(plan: QueryPlan, params: list[object], ctx: ExecContext) -> Result:
+    table, types = run_duck(plan.query, params, ctx)
+    columns = describe_columns(table, types, plan.query.column_names)
+    return Result(tag=f"SELECT {table.num_rows}", columns=columns, table=table)
+
+
+# --------------------------------------------------------------------------- INSERT
+def run_insert(plan: InsertPlan, params: list[object], ctx: ExecContext) -> Result:
+    proposed, _ = run_duck(plan.source, params, ctx)
+    rows = to_storage(plan.table, proposed)
+    written_duck = proposed
+    if plan.conflict is None:
+        _insert_checked(plan.table, rows, ctx)
+    else:
+        rows, written_duck = _insert_on_conflict(plan, rows, proposed, params, ctx)
+    count = rows.num_rows
+    return _with_returning(f"INSERT 0 {count}", plan.returning, written_duck, plan.table, params, ctx)
+
+
+def _insert_checked(table: Table, rows: pa.Table, ctx: ExecContext) -> np.ndarray:
+    try:
+        return ctx.txn.insert(table.oid, rows)
+    except UniqueConflict as conflict:
+        raise unique_violation(table, conflict) from None
+
+
+def unique_violation(table: Table, conflict: UniqueConflict) -> PgError:
+    key = table.unique_keys()[conflict.key_index]
+    values = ", ".join("null" if v is None else str(v) for v in conflict.key_values)
+    return UniqueViolation(
+        f'duplicate key value violates unique constraint "{key.name}"',
+        detail=f"Key ({', '.join(key.columns)})=({values}) already exists.",
+    )
+
+
+def _insert_on_conflict(plan: InsertPlan, rows: pa.Table, proposed: pa.Table, params: list[object],
+                        ctx: ExecContext) -> tuple[pa.Table, pa.Table]:
+    """INSERT ... ON CONFLICT: split the proposed rows into new rows and conflicting ones."""
+    table, clause = plan.table, plan.conflict
+    keys = table.unique_keys()
+    key_indexes = [clause.key_index] if clause.key_index is not None else list(range(len(keys)))
+    existing = np.full(rows.num_rows, -1, dtype=np.int64)
+    seen: dict[tuple[int, tuple], int] = {}
+    fresh = np.ones(rows.num_rows, dtype=bool)
+    for k in key_indexes:
+        columns = [rows.column(c).to_pylist() for c in keys[k].columns]
+        tuples = [tuple(v) for v in zip(*columns)]
+        found = ctx.txn.lookup(table.oid, k, tuples)
+        for i, (values, rowid) in enumerate(zip(tuples, found)):
+            if None in values:
+                continue
+            if rowid is not None:
+                existing[i] = rowid
+                fresh[i] = False
+            elif (k, values) in seen:
+                if clause.action == "update":
+                    raise PgError("ON CONFLICT DO UPDATE command cannot affect row a second time",
+                                  sqlstate="21000",
+                                  hint="Ensure that no rows proposed for insertion within the same command "
+                                       "have duplicate constrained values.")
+                fresh[i] = False
+            else:
+                seen[(k, values)] = i
+    new_rows = rows.filter(pa.array(fresh))
+    written = proposed.filter(pa.array(fresh))
+    if new_rows.num_rows:
+        _insert_checked(table, new_rows, ctx)
+    if clause.action == "update" and (~fresh).any():
+        updated = _conflict_update(plan, proposed, existing, ~fresh, params, ctx)
+        written = pa.concat_tables([written, updated]) if written.num_rows else updated
+        return pa.concat_tables([new_rows, to_storage(table, updated)]) if new_rows.num_rows else \
+            to_storage(table, updated), written
+    return new_rows, written
+
+
+def _conflict_update(plan: InsertPlan, proposed: pa.Table, existing: np.ndarray, conflicting: np.ndarray,
+                     params: list[object], ctx: ExecContext) -> pa.Table:
+    table = plan.table
+    positions = np.nonzero(conflicting)[0]
+    current = to_duck(table, ctx.txn.scan(table.oid), with_rowid=True)
+    wanted = existing[positions]
+    index = {int(r): i for i, r in enumerate(current.column(ROWID).to_pylist())}
+    take = pa.array([index[int(r)] for r in wanted], pa.int64())
+    old = current.take(take).append_column(POSITION, pa.array(positions, pa.int64()))
+    excluded = proposed.take(pa.array(positions, pa.int64()))
+    excluded = pa.Table.from_arrays(list(excluded.columns), names=[c.name for c in table.columns])
+    excluded = excluded.append_column(POSITION, pa.array(positions, pa.int64()))
+    result, _ = run_duck(plan.conflict.update, params, ctx, {CONFLICT_RELATION: old, EXCLUDED_RELATION: excluded})
+    rowids = result.column(0).to_numpy()
+    new_values = to_storage(table, result, offset=1)
+    try:
+        ctx.txn.update(table.oid, rowids, new_values)
+    except UniqueConflict as conflict:
+        raise unique_violation(table, conflict) from None
+    return result.drop_columns([result.schema.names[0]]) if result.num_columns else result
+
+
+# --------------------------------------------------------------------------- UPDATE / DELETE
+def run_update(plan: UpdatePlan, params: list[object], ctx: ExecContext) -> Result:
+    result, _ = run_duck(plan.source, params, ctx)
+    rowids = result.column(0).to_numpy()
+    _, unique_idx = np.unique(rowids, return_index=True)
+    if len(unique_idx) != len(rowids):
+        result = result.take(pa.array(np.sort(unique_idx)))
+        rowids = result.column(0).to_numpy()
+    new_rows = to_storage(plan.table, result, offset=1)
+    if result.num_rows:
+        try:
+            ctx.txn.update(plan.table.oid, rowids, new_rows)
+        except UniqueConflict as conflict:
+            raise unique_violation(plan.table, conflict) from None
+    written = result.drop_columns([result.schema.names[0]])
+    return _with_returning(f"UPDATE {result.num_rows}", plan.returning, written, plan.table, params, ctx)
+
+
+def run_delete(plan: DeletePlan, params: list[object], ctx: ExecContext) -> Result:
+    result, _ = run_duck(plan.source, params, ctx)
+    rowids = np.unique(result.column(0).to_numpy())
+    deleted = None
+    if plan.returning is not None and len(rowids):
+        current = to_duck(plan.table, ctx.txn.scan(plan.table.oid), with_rowid=True)
+        mask = np.isin(current.column(ROWID).to_numpy(), rowids)
+        deleted = current.filter(pa.array(mask)).drop_columns([ROWID])
+    if len(rowids):
+        ctx.txn.delete(plan.table.oid, rowids)
+    if deleted is None:
+        deleted = to_duck(plan.table, ctx.txn.scan(plan.table.oid).slice(0, 0))
+    return _with_returning(f"DELETE {len(rowids)}", plan.returning, deleted, plan.table, params, ctx)
+
+
+def _with_returning(tag: str, returning: DuckQuery | None, rows: pa.Table, table: Table,
+                    params: list[object], ctx: ExecContext) -> Result:
+    if returning is None:
+        return Result(tag=tag)
+    rows = pa.Table.from_arrays(list(rows.columns)[: len(table.columns)], names=[c.name for c in table.columns])
+    result, types = run_duck(returning, params, ctx, {RETURNING_RELATION: rows})
+    return Result(tag=tag, columns=describe_columns(result, types, returning.column_names), table=result)
+
+
+# --------------------------------------------------------------------------- dispatch
+_RUNNERS = {QueryPlan: run_query, InsertPlan: run_insert, UpdatePlan: run_update, DeletePlan: run_delete}
+
+
+def run(plan, params: list[object], ctx: ExecContext) -> Result:
+    return _RUNNERS[type(plan)](plan, params, ctx)
+
+
+def describe(plan, ctx: ExecContext) -> list[ColumnInfo] | None:
+    """The result columns of ``plan`` without running it (for Describe)."""
+    if isinstance(plan, QueryPlan):
+        query = plan.query
+    else:
+        query = getattr(plan, "returning", None)
+    if query is None:
+        return None
+    relations = {name: _empty_relation(ref, ctx) for name, ref in query.relations.items()}
+    types = duck.describe(ctx.cursor, query.sql, [None] * len(query.params) + list(query.constants), relations)
+    names = query.column_names
+    empty = pa.table({f"c{i}": pa.nulls(0) for i in range(len(types))}) if not names else None
+    columns = []
+    for i, duck_type in enumerate(types):
+        oid, typmod = pg_type_for_duck(duck_type)
+        pgtype = by_oid(oid)
+        name = names[i] if names and i < len(names) else None
+        columns.append(ColumnInfo(name=name or "?column?", type_oid=oid, typmod=typmod,
+                                  typlen=pgtype.typlen if pgtype else -1))
+    if not names:
+        columns = _names_from_duck(query, relations, ctx, columns)
+    return columns
+
+
+def _names_from_duck(query: DuckQuery, relations: dict[str, pa.Table], ctx: ExecContext,
+                     columns: list[ColumnInfo]) -> list[ColumnInfo]:
+    for name, table in relations.items():
+        ctx.cursor.register(name, table)
+    try:
+        names = ctx.cursor.sql(query.sql, params=[None] * len(query.params) + list(query.constants) or None).columns
+    finally:
+        for name in relations:
+            ctx.cursor.unregister(name)
+    for column, name in zip(columns, names):
+        column.name = name
+    return columns
+
+
+def _empty_relation(ref: RelationRef, ctx: ExecContext) -> pa.Table:
+    from pgvecdb.exec.rows import storage_schema
+
+    if ref.kind == "system":
+        catalog_module = importlib.import_module("pgvecdb.catalog.pg_catalog")
+        return catalog_module.system_relation(ref.schema, ref.name, ctx.system_context()).slice(0, 0)
+    empty = storage_schema(ref.table).empty_table().append_column(ROWID, pa.array([], pa.int64()))
+    rows = to_duck(ref.table, empty, with_rowid=ref.with_rowid or ref.kind == "rows")
+    if ref.kind == "rows" and ref.name in (CONFLICT_RELATION, EXCLUDED_RELATION):
+        rows = rows.append_column(POSITION, pa.array([], pa.int64()))
+    if ref.kind == "rows" and ref.name == RETURNING_RELATION:
+        rows = rows.drop_columns([ROWID])
+    return rows
