@@ -1,0 +1,7 @@
+"""``python -m pgvecdb``: the same as the ``pgvecdb`` command."""
+
+import sys
+
+from pgvecdb.cli import main
+
+sys.exit(main())
