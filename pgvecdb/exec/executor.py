@@ -141,7 +141,7 @@ def _insert_on_conflict(plan: InsertPlan, rows: pa.Table, proposed: pa.Table, pa
             else:
                 seen[(k, values)] = i
     new_rows = rows.filter(pa.array(fresh))
-    written = proposed.filter(pa.array(fresh))
+    written = _named(proposed.filter(pa.array(fresh)), table)
     if new_rows.num_rows:
         _insert_checked(table, new_rows, ctx)
     if clause.action == "update" and (~fresh).any():
@@ -171,7 +171,12 @@ def _conflict_update(plan: InsertPlan, proposed: pa.Table, existing: np.ndarray,
         ctx.txn.update(table.oid, rowids, new_values)
     except UniqueConflict as conflict:
         raise unique_violation(table, conflict) from None
-    return result.drop_columns([result.schema.names[0]]) if result.num_columns else result
+    return _named(result.drop_columns([result.schema.names[0]]), table)
+
+
+def _named(rows: pa.Table, table: Table) -> pa.Table:
+    """``rows`` (one column per table column, in order) under the table's column names."""
+    return pa.Table.from_arrays(list(rows.columns)[: len(table.columns)], names=[c.name for c in table.columns])
 
 
 # --------------------------------------------------------------------------- UPDATE / DELETE
@@ -211,7 +216,7 @@ def _with_returning(tag: str, returning: DuckQuery | None, rows: pa.Table, table
                     params: list[object], ctx: ExecContext) -> Result:
     if returning is None:
         return Result(tag=tag)
-    rows = pa.Table.from_arrays(list(rows.columns)[: len(table.columns)], names=[c.name for c in table.columns])
+    rows = _named(rows, table)
     result, types = run_duck(returning, params, ctx, {RETURNING_RELATION: rows})
     return Result(tag=tag, columns=describe_columns(result, types, returning.column_names), table=result)
 
