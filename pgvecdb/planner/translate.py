@@ -157,6 +157,7 @@ class Translator:
 
     # ------------------------------------------------------------------ relations
     def _bind_relations(self, tree: exp.Expression) -> None:
+        _name_function_columns(tree)
         ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
         for table in list(tree.find_all(exp.Table)):
             if not isinstance(table.this, exp.Identifier) or table.meta.get("pgv_bound"):
@@ -326,7 +327,9 @@ class Translator:
         if current is None or not current.is_unknown:
             return node
         if isinstance(node, exp.Literal) and node.is_string:
-            if _is_special(ref) or _is_special_array(ref):
+            if ref.name in TEXT_TYPES:
+                return self._typed(node, ref)
+            if _has_codec(ref):
                 return self.constant(node.this, ref, node, from_text=True)
             cast = exp.Cast(this=node, to=exp.DataType.build(duck_type(ref), dialect="duckdb"))
             return self._typed(cast, ref)
@@ -367,7 +370,7 @@ class Translator:
         """``source`` (already rewritten) cast to ``target``, as PostgreSQL's explicit cast."""
         source_type = self.type_of(source)
         if isinstance(source, exp.Literal) and source.is_string and source_type and source_type.is_unknown:
-            if _is_special(target) or _is_special_array(target):
+            if target.name not in TEXT_TYPES and _has_codec(target):
                 return self.constant(source.this, target, source, from_text=True)
         if isinstance(source, exp.Parameter) and "param" in source.meta:
             source = self.type_parameter(source, target)
@@ -462,6 +465,8 @@ class Translator:
         args = list(node.expressions) if isinstance(node, exp.Anonymous) else _func_args(node)
         if name in ("nextval", "currval", "setval") and args:
             return self._sequence_call(node, name, args)
+        if name == "array_fill" and len(args) == 2:
+            return self._array_fill(args)
         tables = _pgvector_tables()
         overload = self._resolve_function(tables, name, args, node)
         if overload is None:
@@ -470,6 +475,17 @@ class Translator:
             if hasattr(tables, "build_call") else exp.Anonymous(this=overload.duck_name, expressions=args)
         call.meta["pg_name"] = name
         return self._typed(call, TypeRef(overload.result_type))
+
+    def _array_fill(self, args: list[exp.Expression]) -> exp.Expression:
+        """array_fill(value, ARRAY[n]): a one-dimensional array of n copies of value."""
+        value, dims = args
+        length = dims.expressions[0] if isinstance(dims, exp.Array) and dims.expressions else dims
+        ref = self.type_of(value) or TypeRef("int4")
+        element = registry.lookup(ref.name)
+        array = registry.array_type(element) if element is not None else None
+        empty = exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build(duck_type(ref) + "[]", dialect="duckdb"))
+        call = exp.Anonymous(this="list_resize", expressions=[empty, length, value])
+        return self._typed(call, TypeRef(array.name) if array else None)
 
     def _sequence_call(self, node: exp.Expression, name: str, args: list[exp.Expression]) -> exp.Expression:
         """nextval('s') and friends name their sequence by text: resolve it now, to its OID."""
@@ -536,6 +552,17 @@ class Translator:
         return node
 
     # SELECT-level ----------------------------------------------------------------------------
+    def _array(self, node: exp.Array) -> exp.Expression:
+        """ARRAY[...]: the element type is the first typed element's; untyped ones take it."""
+        items = list(node.expressions)
+        known = next((self.type_of(i) for i in items if self.type_of(i) and not self.type_of(i).is_unknown), None)
+        if known is None:
+            return node
+        node.set("expressions", [self.coerce(i, known) for i in items])
+        element = registry.lookup(known.name)
+        array = registry.array_type(element) if element is not None else None
+        return self._typed(node, TypeRef(array.name, known.typmod) if array else None)
+
     def _limit(self, node: exp.Expression) -> exp.Expression:
         value = node.expression
         if isinstance(value, exp.Expression) and self.type_of(value) and self.type_of(value).is_unknown:
@@ -545,6 +572,34 @@ class Translator:
 
 def _is_special(ref: TypeRef | None) -> bool:
     return ref is not None and _base_name(ref) in SPECIAL_TYPES
+
+
+TEXT_TYPES = ("text", "varchar", "bpchar", "name", "unknown")
+
+
+def _has_codec(ref: TypeRef) -> bool:
+    pgtype = registry.lookup(ref.name)
+    if pgtype is None:
+        return False
+    try:
+        codec_for(pgtype.oid)
+    except KeyError:
+        return False
+    return True
+
+
+def _name_function_columns(tree: exp.Expression) -> None:
+    """``FROM unnest(...) v``: PostgreSQL names the single column of a scalar function in
+    FROM after its alias, so ``v`` is also the column. DuckDB needs that said: v(v)."""
+    for node in list(tree.find_all(exp.Unnest, exp.Table)):
+        alias = node.args.get("alias")
+        if not isinstance(alias, exp.TableAlias) or alias.columns or not alias.this:
+            continue
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            continue
+        if not isinstance(node.parent, (exp.From, exp.Join)) and not isinstance(node, exp.Unnest):
+            continue
+        alias.set("columns", [exp.to_identifier(alias.name)])
 
 
 def _is_special_array(ref: TypeRef) -> bool:
@@ -639,6 +694,7 @@ def _make_handlers() -> dict[type, Callable[[Translator, exp.Expression], exp.Ex
         exp.Column: Translator._column,
         exp.Cast: Translator._cast,
         exp.Limit: Translator._limit,
+        exp.Array: Translator._array,
         exp.Offset: Translator._limit,
     }
     for cls in list(DISTANCE_OPERATORS) + list(_BINARY_OPS) + [exp.Div, exp.Mod, exp.And, exp.Or, exp.Like,

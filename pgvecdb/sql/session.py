@@ -15,6 +15,7 @@ DuckDB representation, or ``str`` for text parameters whose type stayed unknown.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
@@ -212,10 +213,13 @@ class Session:
             if autocommit:
                 self._commit()
             return self._with_notices(outcome)
-        except BaseException as exc:
+        except PgError as err:
             self._abort(autocommit)
-            if self._cancel.is_set() and not isinstance(exc, QueryCanceled):
+            if self._cancel.is_set() and not isinstance(err, QueryCanceled):
                 raise QueryCanceled("canceling statement due to user request") from None
+            raise err.with_position(_locate_name(err, statement))
+        except BaseException:
+            self._abort(autocommit)
             raise
         finally:
             self._running = False
@@ -430,6 +434,22 @@ class Session:
         if action == "reindex":
             return Result(tag="REINDEX")
         return Result(tag=action.upper())
+
+
+_NAMED_ERRORS = {"42703", "42P01", "42883"}
+
+
+def _locate_name(err: PgError, statement: Statement) -> int | None:
+    """Where the object an error names first appears in the statement (1-based), as
+    PostgreSQL reports for unknown columns, relations and functions."""
+    if err.position is not None or err.sqlstate not in _NAMED_ERRORS:
+        return None
+    match = re.search(r'"([^"]+)"|function (\w+)', err.message)
+    if not match:
+        return None
+    name = (match.group(1) or match.group(2)).split(".")[-1]
+    found = re.search(r'(?<![\w"])' + re.escape(name) + r'(?![\w"])', statement.text, re.IGNORECASE)
+    return statement.offset + found.start() + 1 if found else None
 
 
 def _oid_of(type_name: str) -> int:
