@@ -1,0 +1,231 @@
+"""vector and halfvec values and codecs, against pgvector's own outputs and pgvector-python."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from pgvector import HalfVector, Vector
+
+from pgvecdb.errors import PgError
+from pgvecdb.types import registry
+from pgvecdb.types.codecs import codec_for
+from pgvecdb.types.halfvec import format_halfvec, parse_halfvec
+from pgvecdb.types.vector import format_float4, format_vector, parse_vector
+
+# (input, output) pairs from pgvector's test/expected/vector_type.out
+VECTOR_OUTPUTS = [
+    ("[1,2,3]", "[1,2,3]"),
+    ("[-1,-2,-3]", "[-1,-2,-3]"),
+    ("[1.,2.,3.]", "[1,2,3]"),
+    (" [ 1,  2 ,    3  ] ", "[1,2,3]"),
+    ("[1.23456]", "[1.23456]"),
+    ("[1.5e38,-1.5e38]", "[1.5e+38,-1.5e+38]"),
+    ("[1.5e+38,-1.5e+38]", "[1.5e+38,-1.5e+38]"),
+    ("[1.5e-38,-1.5e-38]", "[1.5e-38,-1.5e-38]"),
+    ("[1e-46,1]", "[0,1]"),
+    ("[-1e-46,1]", "[-0,1]"),
+]
+
+# (input, SQLSTATE, message, detail) from vector_type.out
+VECTOR_ERRORS = [
+    ("[hello,1]", "22P02", 'invalid input syntax for type vector: "[hello,1]"', None),
+    ("[NaN,1]", "22000", "NaN not allowed in vector", None),
+    ("[Infinity,1]", "22000", "infinite value not allowed in vector", None),
+    ("[-Infinity,1]", "22000", "infinite value not allowed in vector", None),
+    ("[4e38,1]", "22003", '"4e38" is out of range for type vector', None),
+    ("[-4e38,1]", "22003", '"-4e38" is out of range for type vector', None),
+    ("[1,2,3", "22P02", 'invalid input syntax for type vector: "[1,2,3"', None),
+    ("[1,2,3]9", "22P02", 'invalid input syntax for type vector: "[1,2,3]9"', "Junk after closing right brace."),
+    ("1,2,3", "22P02", 'invalid input syntax for type vector: "1,2,3"', 'Vector contents must start with "[".'),
+    ("", "22P02", 'invalid input syntax for type vector: ""', 'Vector contents must start with "[".'),
+    ("[", "22P02", 'invalid input syntax for type vector: "["', None),
+    ("[ ", "22P02", 'invalid input syntax for type vector: "[ "', None),
+    ("[,", "22P02", 'invalid input syntax for type vector: "[,"', None),
+    ("[]", "22000", "vector must have at least 1 dimension", None),
+    ("[ ]", "22000", "vector must have at least 1 dimension", None),
+    ("[,]", "22P02", 'invalid input syntax for type vector: "[,]"', None),
+    ("[1,]", "22P02", 'invalid input syntax for type vector: "[1,]"', None),
+    ("[1a]", "22P02", 'invalid input syntax for type vector: "[1a]"', None),
+    ("[1,,3]", "22P02", 'invalid input syntax for type vector: "[1,,3]"', None),
+    ("[1, ,3]", "22P02", 'invalid input syntax for type vector: "[1, ,3]"', None),
+]
+
+# from halfvec.out
+HALFVEC_OUTPUTS = [
+    ("[1,2,3]", "[1,2,3]"),
+    ("[1.23456]", "[1.234375]"),
+    ("[65519,-65519]", "[65504,-65504]"),
+    ("[1e-8,-1e-8]", "[0,-0]"),
+    ("[1e-46,1]", "[0,1]"),
+]
+
+HALFVEC_ERRORS = [
+    ("[hello,1]", "22P02", 'invalid input syntax for type halfvec: "[hello,1]"'),
+    ("[NaN,1]", "22000", "NaN not allowed in halfvec"),
+    ("[Infinity,1]", "22000", "infinite value not allowed in halfvec"),
+    ("[65520,-65520]", "22003", '"65520" is out of range for type halfvec'),
+    ("[4e38,1]", "22003", '"4e38" is out of range for type halfvec'),
+    ("[]", "22000", "halfvec must have at least 1 dimension"),
+    ("1,2,3", "22P02", 'invalid input syntax for type halfvec: "1,2,3"'),
+]
+
+
+@pytest.mark.parametrize("text, expected", VECTOR_OUTPUTS)
+def test_vector_text_round_trip(text: str, expected: str) -> None:
+    assert format_vector(parse_vector(text)) == expected
+
+
+@pytest.mark.parametrize("text, sqlstate, message, detail", VECTOR_ERRORS)
+def test_vector_input_errors(text: str, sqlstate: str, message: str, detail: str | None) -> None:
+    with pytest.raises(PgError) as info:
+        parse_vector(text)
+    assert (info.value.sqlstate, info.value.message, info.value.detail) == (sqlstate, message, detail)
+
+
+@pytest.mark.parametrize("text, expected", HALFVEC_OUTPUTS)
+def test_halfvec_text_round_trip(text: str, expected: str) -> None:
+    assert format_halfvec(parse_halfvec(text)) == expected
+
+
+@pytest.mark.parametrize("text, sqlstate, message", HALFVEC_ERRORS)
+def test_halfvec_input_errors(text: str, sqlstate: str, message: str) -> None:
+    with pytest.raises(PgError) as info:
+        parse_halfvec(text)
+    assert (info.value.sqlstate, info.value.message) == (sqlstate, message)
+
+
+def test_typmod_mismatch_and_dimension_limit() -> None:
+    with pytest.raises(PgError, match="expected 2 dimensions, not 3") as info:
+        parse_vector("[1,2,3]", 2)
+    assert info.value.sqlstate == "22000"
+    assert len(parse_vector("[1,2,3]", 3)) == 3
+    with pytest.raises(PgError, match="vector cannot have more than 16000 dimensions") as info:
+        parse_vector("[" + ",".join(["1"] * 16001) + "]")
+    assert info.value.sqlstate == "54000"
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(1.0, "1"), (0.0001, "0.0001"), (1e-5, "1e-05"), (123456.7, "123456.7"), (1e6, "1e+06"),
+     (1234567.0, "1.234567e+06"), (0.1, "0.1"), (-0.0, "-0"), (3.4028235e38, "3.4028235e+38"),
+     (1e-45, "1e-45")],
+)
+def test_float4_output_matches_postgresql(value: float, text: str) -> None:
+    assert format_float4(value) == text
+
+
+def test_strtof_rounding_of_a_double_midpoint() -> None:
+    # This decimal is just above the midpoint of float4 1 and 1 + 2**-23; as a double
+    # it rounds onto the midpoint, and rounding that to float4 again would give 1.
+    text = "1.00000005960464477539930799592"
+    assert parse_vector(f"[{text}]")[0] == np.float32(1 + 2**-23)
+
+
+def test_strtof_forms() -> None:
+    assert parse_vector("[0x10,+.5,-2.e1,1e+2]").tolist() == [16.0, 0.5, -20.0, 100.0]
+
+
+def _codec(oid: int):
+    return codec_for(oid)
+
+
+@pytest.mark.parametrize(
+    "oid, python_type, values",
+    [
+        (registry.VECTOR_OID, Vector, [1.5, -2.0, 3.25]),
+        (registry.HALFVEC_OID, HalfVector, [1.5, -2.0, 65504.0]),
+    ],
+)
+def test_binary_round_trip_with_pgvector_python(oid: int, python_type: type, values: list[float]) -> None:
+    codec = _codec(oid)
+    tag = codec.duck_arrow_type().field(0).name
+    wire = python_type(values).to_binary()
+    decoded = codec.decode_binary(wire)
+    assert decoded[tag].tolist() == values
+    duck = pa.array([decoded, None], type=codec.duck_arrow_type())
+    encoded = codec.encode_binary(duck)
+    assert encoded[1] is None
+    assert encoded[0] == wire
+    assert python_type.from_binary(encoded[0]).to_list() == values
+
+
+def test_text_codec_encodes_and_decodes() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    duck = pa.array([codec.decode_text("[1, 2.5 ,3]"), None], type=codec.duck_arrow_type())
+    assert codec.encode_text(duck) == [b"[1,2.5,3]", None]
+    assert Vector.from_text("[1,2.5,3]").to_list() == [1.0, 2.5, 3.0]
+
+
+def test_binary_input_errors() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    with pytest.raises(PgError, match="expected unused to be 0, not 1"):
+        codec.decode_binary(b"\x00\x01\x00\x01" + np.float32(1).astype(">f4").tobytes())
+    with pytest.raises(PgError, match="expected 2 dimensions, not 1"):
+        codec.decode_binary(Vector([1.0]).to_binary(), 2)
+    with pytest.raises(PgError, match="NaN not allowed in vector"):
+        codec.decode_binary(Vector([float("nan")]).to_binary())
+    with pytest.raises(PgError, match="vector must have at least 1 dimension"):
+        codec.decode_binary(b"\x00\x00\x00\x00")
+
+
+def test_storage_round_trip_with_typmod_and_nulls() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    storage = pa.array([[1, 2, 3], None, [4, 5, 6]], type=pa.list_(pa.float32(), 3))
+    duck = codec.to_duck(storage, 3)
+    assert duck.type == codec.duck_arrow_type()
+    assert duck.to_pylist() == [{"__vector": [1, 2, 3]}, None, {"__vector": [4, 5, 6]}]
+    assert codec.from_duck(duck, 3).equals(storage)
+    assert codec.from_duck(duck).type == pa.list_(pa.float32())
+    with pytest.raises(PgError, match="expected 2 dimensions, not 3"):
+        codec.from_duck(duck, 2)
+
+
+def test_from_duck_of_a_sliced_column() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    duck = pa.array([{"__vector": [1.0]}, {"__vector": [2.0, 3.0]}, {"__vector": [4.0, 5.0]}],
+                    type=codec.duck_arrow_type()).slice(1)
+    assert codec.from_duck(duck, 2).to_pylist() == [[2.0, 3.0], [4.0, 5.0]]
+    assert codec.encode_text(duck) == [b"[2,3]", b"[4,5]"]
+
+
+def test_halfvec_storage_is_float16_and_checks_range() -> None:
+    codec = _codec(registry.HALFVEC_OID)
+    duck = pa.array([{"__halfvec": [1.0, 65504.0]}], type=codec.duck_arrow_type())
+    storage = codec.from_duck(duck, 2)
+    assert storage.type == pa.list_(pa.float16(), 2)
+    assert codec.to_duck(storage, 2).to_pylist() == [{"__halfvec": [1.0, 65504.0]}]
+    too_big = pa.array([{"__halfvec": [70000.0]}], type=codec.duck_arrow_type())
+    with pytest.raises(PgError, match='"70000" is out of range for type halfvec'):
+        codec.from_duck(too_big)
+
+
+def test_copy_columns_text_and_binary() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((50, 8)).astype(np.float32)
+    texts = [format_vector(row) for row in matrix]
+    column = codec.parse_text_column(texts + [None], 8)
+    assert column.null_count == 1
+    assert np.array_equal(np.stack(column.to_pylist()[:50]).astype(np.float32), matrix)
+    binaries = [Vector(row).to_binary() for row in matrix]
+    column = codec.parse_binary_column([None] + binaries, 8)
+    assert np.array_equal(np.stack(column.to_pylist()[1:]).astype(np.float32), matrix)
+    with pytest.raises(PgError, match="expected 9 dimensions, not 8"):
+        codec.parse_binary_column(binaries, 9)
+    with pytest.raises(PgError, match='invalid input syntax for type vector: "\\[1,x\\]"'):
+        codec.parse_text_column(texts[:3] + ["[1,x]"], -1)
+
+
+def test_copy_binary_rows_of_different_dimensions() -> None:
+    codec = _codec(registry.HALFVEC_OID)
+    column = codec.parse_binary_column([HalfVector([1.0]).to_binary(), HalfVector([2.0, 3.0]).to_binary()])
+    assert column.type == pa.list_(pa.float16())
+    assert column.to_pylist() == [[1.0], [2.0, 3.0]]
+
+
+def test_large_column_round_trip_is_vectorised() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    matrix = np.arange(200_000 * 16, dtype=np.float32).reshape(200_000, 16)
+    storage = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), 16)
+    assert codec.from_duck(codec.to_duck(storage, 16), 16).equals(storage)
