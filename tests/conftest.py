@@ -1,7 +1,7 @@
 """Shared fixtures: real ``pgvecdb serve`` processes on free loopback ports.
 
 * ``server`` — one server for the whole test session (data in a temporary directory).
-  Tests that share it must create uniquely named tables (``unique_name``).
+  Tests that share it must create uniquely named tables (``unique_name()``).
 * ``fresh_server`` — a server of the test's own, for tests that stop, restart or break it.
 * ``start_server(data_dir)`` — start another server, e.g. again on the same directory;
   every server started through it is stopped when the test ends.
@@ -107,9 +107,15 @@ def launch_server(data_dir: Path, *extra_args: str) -> ServerProcess:
     return server
 
 
-def unique_name(prefix: str = "t") -> str:
+def new_name(prefix: str = "t") -> str:
     """A table name no other test uses."""
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def unique_name() -> Callable[..., str]:
+    """``unique_name("items")`` gives a fresh table name, e.g. ``items_3f2a9c01d4``."""
+    return new_name
 
 
 @pytest.fixture(scope="session")

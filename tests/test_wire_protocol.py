@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 
 import pytest
 
@@ -99,19 +98,24 @@ class RawClient:
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def _read_exact(self, count: int) -> bytes:
+    def _fill(self, count: int) -> None:
+        """Receive until ``count`` bytes are buffered (a socket timeout loses nothing)."""
         while len(self.buffer) < count:
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionError("server closed the connection")
             self.buffer += chunk
+
+    def _read_exact(self, count: int) -> bytes:
+        self._fill(count)
         data, self.buffer = self.buffer[:count], self.buffer[count:]
         return data
 
     def read(self) -> tuple[bytes, bytes]:
-        kind = self._read_exact(1)
-        (length,) = struct.unpack("!i", self._read_exact(4))
-        return kind, self._read_exact(length - 4)
+        self._fill(5)
+        (length,) = struct.unpack_from("!i", self.buffer, 1)
+        frame = self._read_exact(1 + length)
+        return frame[:1], frame[5:]
 
     def read_until_ready(self) -> list[tuple[bytes, bytes]]:
         messages = []
@@ -632,8 +636,8 @@ def test_duplicate_and_missing_statements_and_portals(client):
     assert kinds(messages) == b"33EZ"
 
 
-def test_describe_of_a_statement_without_rows_is_no_data(client):
-    name = "t_" + str(threading.get_ident())
+def test_describe_of_a_statement_without_rows_is_no_data(client, unique_name):
+    name = unique_name("nodata")
     client.send(parse("", f"CREATE TABLE IF NOT EXISTS {name} (a int)") + describe("S", "") + SYNC)
     messages = client.read_until_ready()
     assert kinds(messages) == b"1tnZ"
@@ -660,15 +664,15 @@ def test_empty_statement_in_extended_protocol(client):
 # --- COPY -------------------------------------------------------------------------------------
 
 
-def _copy_table(client) -> str:
-    name = f"copy_{threading.get_ident()}_{id(client)}"
+def _copy_table(client, unique_name) -> str:
+    name = unique_name("copy")
     client.send(query(f"CREATE TABLE {name} (id int, label text)"))
     assert kinds(client.read_until_ready()) == b"CZ"
     return name
 
 
-def test_copy_from_stdin_and_to_stdout(client):
-    table = _copy_table(client)
+def test_copy_from_stdin_and_to_stdout(client, unique_name):
+    table = _copy_table(client, unique_name)
     client.send(query(f"COPY {table} FROM STDIN"))
     kind, body = client.read()
     assert kind == b"G"
@@ -684,8 +688,8 @@ def test_copy_from_stdin_and_to_stdout(client):
     assert kinds(messages[-3:]) == b"cCZ"
 
 
-def test_copy_fail_aborts_the_copy(client):
-    table = _copy_table(client)
+def test_copy_fail_aborts_the_copy(client, unique_name):
+    table = _copy_table(client, unique_name)
     client.send(query(f"COPY {table} FROM STDIN"))
     assert client.read()[0] == b"G"
     client.send(msg(b"d", b"1\tone\n") + msg(b"f", b"client gave up\x00"))
@@ -696,8 +700,8 @@ def test_copy_fail_aborts_the_copy(client):
     assert data_values(client.read_until_ready()[1][1]) == [b"0"]
 
 
-def test_copy_followed_by_more_statements_in_one_query(client):
-    table = _copy_table(client)
+def test_copy_followed_by_more_statements_in_one_query(client, unique_name):
+    table = _copy_table(client, unique_name)
     client.send(query(f"COPY {table} FROM STDIN; SELECT count(*) FROM {table}"))
     assert client.read()[0] == b"G"
     client.send(msg(b"d", b"5\tfive\n") + msg(b"c"))
@@ -706,8 +710,8 @@ def test_copy_followed_by_more_statements_in_one_query(client):
     assert data_values(messages[2][1]) == [b"1"]
 
 
-def test_unexpected_message_during_copy(client):
-    table = _copy_table(client)
+def test_unexpected_message_during_copy(client, unique_name):
+    table = _copy_table(client, unique_name)
     client.send(query(f"COPY {table} FROM STDIN"))
     assert client.read()[0] == b"G"
     client.send(query("SELECT 1"))
@@ -721,15 +725,25 @@ def test_unexpected_message_during_copy(client):
 # --- cancel -----------------------------------------------------------------------------------
 
 
+def _send_cancel(server, process_id: int, secret: int) -> None:
+    canceller = RawClient(server)
+    canceller.send(struct.pack("!iiII", 16, CANCEL_REQUEST, process_id, secret))
+    assert canceller.closed_by_server()  # a cancel request gets no reply
+    canceller.close()
+
+
 def test_cancel_request_cancels_the_running_query(server, client):
     client.send(query("SELECT pg_sleep(60)"))
-    wrong = RawClient(server)
-    wrong.send(struct.pack("!iiII", 16, CANCEL_REQUEST, client.backend_key[0], client.backend_key[1] ^ 1))
-    assert wrong.closed_by_server()
-    canceller = RawClient(server)
-    canceller.send(struct.pack("!iiII", 16, CANCEL_REQUEST, *client.backend_key))
-    assert canceller.closed_by_server()
-    messages = client.read_until_ready()
+    _send_cancel(server, client.backend_key[0], client.backend_key[1] ^ 1)  # wrong key: ignored
+    client.sock.settimeout(1)
+    messages = []
+    while not messages or messages[-1][0] != b"Z":
+        _send_cancel(server, *client.backend_key)  # again if it came before the query started
+        try:
+            while not messages or messages[-1][0] != b"Z":
+                messages.append(client.read())
+        except socket.timeout:
+            continue
     fields = error_fields(next(body for kind, body in messages if kind == b"E"))
     assert (fields["C"], fields["M"]) == ("57014", "canceling statement due to user request")
     client.send(query("SELECT 1"))

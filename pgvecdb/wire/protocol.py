@@ -63,17 +63,21 @@ class MessageReader:
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        self._pos = 0  # start of the first frame not yet returned
         self._typed = False
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as a message."""
-        return len(self._buffer)
+        return len(self._buffer) - self._pos
 
     def expect_typed(self) -> None:
         self._typed = True
 
     def feed(self, data: bytes) -> None:
+        if self._pos:  # drop the frames already returned, once per feed rather than per frame
+            del self._buffer[:self._pos]
+            self._pos = 0
         self._buffer += data
 
     def next_message(self) -> RawMessage | None:
@@ -86,34 +90,34 @@ class MessageReader:
         return self._next_startup()
 
     def _next_startup(self) -> RawMessage | None:
-        if len(self._buffer) < 4:
+        if self.buffered < 4:
             return None
-        (length,) = _INT32.unpack_from(self._buffer, 0)
+        (length,) = _INT32.unpack_from(self._buffer, self._pos)
         if length < 8 or length > MAX_STARTUP_PACKET_LENGTH:
             raise FatalProtocolError("invalid length of startup packet")
-        return self._cut(0, 4, length - 4, b"")
+        return self._cut(4, length - 4, b"")
 
     def _next_typed(self) -> RawMessage | None:
-        if not self._buffer:
+        if not self.buffered:
             return None
-        kind = bytes(self._buffer[:1])
+        kind = bytes(self._buffer[self._pos:self._pos + 1])
         limit = MESSAGE_LIMITS.get(kind)
         if limit is None:
             raise FatalProtocolError(f"invalid frontend message type {kind[0]}")
-        if len(self._buffer) < 5:
+        if self.buffered < 5:
             return None
-        (length,) = _INT32.unpack_from(self._buffer, 1)
+        (length,) = _INT32.unpack_from(self._buffer, self._pos + 1)
         if length < 4 or length - 4 > limit:
             raise FatalProtocolError("invalid message length")
-        return self._cut(1, 5, length - 4, kind)
+        return self._cut(5, length - 4, kind)
 
-    def _cut(self, header_start: int, body_start: int, body_length: int,
-             kind: bytes) -> RawMessage | None:
-        end = body_start + body_length
+    def _cut(self, header_length: int, body_length: int, kind: bytes) -> RawMessage | None:
+        start = self._pos + header_length
+        end = start + body_length
         if len(self._buffer) < end:
             return None
-        body = bytes(self._buffer[body_start:end])
-        del self._buffer[:end]
+        body = bytes(self._buffer[start:end])
+        self._pos = end
         return RawMessage(kind, body)
 
 
