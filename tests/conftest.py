@@ -3,8 +3,9 @@
 * ``server`` — one server for the whole test session (data in a temporary directory).
   Tests that share it must create uniquely named tables (``unique_name()``).
 * ``fresh_server`` — a server of the test's own, for tests that stop, restart or break it.
-* ``start_server(data_dir)`` — start another server, e.g. again on the same directory;
-  every server started through it is stopped when the test ends.
+* ``start_server(data_dir, *args)`` — start another server, e.g. again on the same
+  directory; every server started through it is stopped when the test ends. A server that
+  exits instead of listening raises ``ServerStartError`` carrying its log.
 * ``conn`` — an autocommit psycopg connection to ``server``.
 
 A server is started as ``python -m pgvecdb serve --port 0`` and found by the log line in
@@ -81,6 +82,15 @@ class ServerProcess:
         return self.process.returncode
 
 
+class ServerStartError(RuntimeError):
+    """The server exited (or never said it listens); ``log`` is what it printed."""
+
+    def __init__(self, log: str, returncode: int | None) -> None:
+        super().__init__(f"pgvecdb serve did not start (exit status {returncode}):\n{log}")
+        self.log = log
+        self.returncode = returncode
+
+
 def launch_server(data_dir: Path, *extra_args: str) -> ServerProcess:
     """Start ``python -m pgvecdb serve`` on a free loopback port and wait until it listens."""
     command = [sys.executable, "-m", "pgvecdb", "serve", "--host", "127.0.0.1", "--port", "0",
@@ -102,8 +112,8 @@ def launch_server(data_dir: Path, *extra_args: str) -> ServerProcess:
     threading.Thread(target=read_log, daemon=True).start()
     listening.wait(STARTUP_WAIT_SECONDS)
     if not server.port:
-        server.stop(signal.SIGKILL)
-        raise RuntimeError(f"pgvecdb serve did not start:\n{server.log}")
+        returncode = server.stop(signal.SIGKILL)
+        raise ServerStartError(server.log, returncode)
     return server
 
 

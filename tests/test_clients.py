@@ -18,6 +18,8 @@ from pgvector import HalfVector, SparseVector
 from pgvector.asyncpg import register_vector as register_vector_asyncpg
 from pgvector.psycopg import register_vector
 
+from conftest import ServerStartError
+
 # --- command line -----------------------------------------------------------------------------
 
 
@@ -344,22 +346,22 @@ def test_server_stops_cleanly_and_restarts_on_its_data(start_server, tmp_path, s
         assert connection.execute("SELECT id FROM kept ORDER BY id").fetchall() == [(1,), (2,)]
 
 
-def test_a_second_server_on_the_same_data_directory_is_refused(fresh_server):
-    result = subprocess.run([sys.executable, "-m", "pgvecdb", "serve", "--port", "0",
-                             "--data-dir", str(fresh_server.data_dir)],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert "cannot open data directory" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_a_second_server_on_the_same_data_directory_is_refused(fresh_server, start_server):
+    with pytest.raises(ServerStartError) as info:
+        start_server(fresh_server.data_dir)
+    assert info.value.returncode == 1
+    assert "cannot open data directory" in info.value.log
+    assert "Traceback" not in info.value.log
+    with fresh_server.connect() as connection:
+        assert connection.execute("SELECT 1").fetchone() == (1,)
 
 
-def test_a_port_in_use_is_reported(tmp_path):
+def test_a_port_in_use_is_reported(start_server, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "pgvecdb", "serve", "--port", str(port),
-                                 "--data-dir", str(tmp_path / "data")],
-                                capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+        with pytest.raises(ServerStartError) as info:
+            start_server(tmp_path / "data", "--port", str(port))
+    assert info.value.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in info.value.log

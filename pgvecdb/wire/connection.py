@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
 
 from pgvecdb.errors import (
+    AdminShutdown,
     DuplicateCursor,
     DuplicatePreparedStatement,
     FeatureNotSupported,
@@ -57,6 +58,11 @@ class Output(Protocol):
     def flush(self) -> None: ...
 
 
+def admin_shutdown() -> PgError:
+    """The error a connection ends with when the server stops."""
+    return fatal(AdminShutdown("terminating connection due to administrator command"))
+
+
 Item = StartupMessage | RawMessage | PgError
 """What the server hands over: the startup message, a framed message, or a framing error."""
 
@@ -80,6 +86,7 @@ class ConnectionHandler:
         self._copy: _CopyInProgress | None = None
         self._skipping_to_sync = False
         self._extended = False  # the message being handled belongs to the extended protocol
+        self._shutting_down = False
 
     # --- entry points -------------------------------------------------------------------
 
@@ -96,6 +103,13 @@ class ConnectionHandler:
         session = self.session
         if session is not None:
             session.cancel()
+
+    def shut_down(self) -> None:
+        """The server is stopping: cancel the running statement and end with admin_shutdown().
+
+        Safe to call from another thread."""
+        self._shutting_down = True
+        self.cancel()
 
     def close(self) -> None:
         """Release the session (rolling back an open transaction); the connection is gone."""
@@ -155,6 +169,8 @@ class ConnectionHandler:
 
     def _report_failure(self, err: PgError) -> None:
         """Send the error, then resynchronise: ReadyForQuery, or skip to Sync, or close."""
+        if self._shutting_down and err.sqlstate == QueryCanceled.sqlstate:
+            err = admin_shutdown()
         self._out.write(backend.error_response(err))
         if err.severity in ("FATAL", "PANIC"):
             self.closed = True

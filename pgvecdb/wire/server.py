@@ -15,9 +15,8 @@ import signal
 import socket
 from typing import TYPE_CHECKING, Callable
 
-from pgvecdb.errors import AdminShutdown, PgError
-from pgvecdb.wire import backend
-from pgvecdb.wire.connection import ConnectionHandler, Item
+from pgvecdb.errors import PgError
+from pgvecdb.wire.connection import ConnectionHandler, Item, admin_shutdown
 from pgvecdb.wire.output import TransportOutput
 from pgvecdb.wire.protocol import MessageReader, RawMessage
 from pgvecdb.wire.runner import BatchRunner
@@ -145,9 +144,9 @@ class ClientProtocol(asyncio.Protocol):
         """Server shutdown: end the connection once its running statement is cancelled."""
         self._end_input()
         self._inbox.clear()
-        self._inbox.append(fatal(AdminShutdown("terminating connection due to administrator command")))
+        self._inbox.append(admin_shutdown())
         if self._busy:
-            self._handler.cancel()
+            self._handler.shut_down()
         self._pump()
 
     # --- internals ------------------------------------------------------------------------
