@@ -12,22 +12,39 @@ type its Arrow storage type). Every read and write goes through a ``Transaction`
 * unique keys (declared with ``set_unique_keys``) are enforced on insert against committed
   rows, the transaction's own rows and other open transactions' rows: a duplicate raises
   ``UniqueConflict``.
+* ``delete`` and ``update`` skip rows that a committed transaction deleted since the scan
+  (PostgreSQL's READ COMMITTED does the same) and raise ``SerializationFailure`` for rows
+  another open transaction deleted or updated (PostgreSQL would wait for it).
+* ``with txn.statement():`` pins one snapshot for every scan inside it, so the scans of one
+  statement (a join, a subquery) agree; outside it each scan sees the latest commits.
+
+Row ids are stable int64s from commit until the row is deleted (compaction keeps them). Rows
+a transaction inserted carry provisional negative ids until it commits.
+
+The implementation is ``storage.store.SegmentStore``: sealed Arrow segments, a WAL, a
+manifest (see ``storage.layout`` for the data directory).
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import numpy as np
 import pyarrow as pa
 
+from pgvecdb.engine.bitset import Bitset
+
 ROWID = "__rowid"
 
 
 class UniqueConflict(Exception):
-    """An insert would duplicate the key ``key_values`` of unique key number ``key_index``."""
+    """An insert would duplicate the key ``key_values`` of unique key number ``key_index``.
+
+    ``rowid`` is the row holding the key, -1 when an open transaction's uncommitted row does.
+    """
 
     def __init__(self, table_id: int, key_index: int, key_values: tuple, rowid: int) -> None:
         super().__init__(f"duplicate key {key_values!r} in key {key_index} of table {table_id}")
@@ -39,15 +56,45 @@ class UniqueConflict(Exception):
 
 @dataclass
 class StorageConfig:
-    """Knobs of the storage layer (seal thresholds, WAL sync)."""
+    """Knobs of the storage layer."""
 
+    # A growing segment seals when it reaches either size.
     segment_max_rows: int = 1_000_000
     segment_max_bytes: int = 512 * 1024 * 1024
+    # Commit waits for the WAL fsync; when False (synchronous_commit = off) the background
+    # thread fsyncs every ``wal_flush_interval`` seconds instead.
     synchronous_commit: bool = True
+    wal_flush_interval: float = 0.2
+    # A checkpoint (seal everything, drop the WAL) runs when the WAL grows past this.
+    checkpoint_wal_bytes: int = 1024 * 1024 * 1024
+    # Background compaction rewrites a segment whose deleted fraction reaches
+    # ``compact_deleted_ratio`` and merges segments below ``compact_small_ratio`` of
+    # segment_max_rows. VACUUM runs the same policy by hand; VACUUM FULL rewrites all.
+    auto_compact: bool = True
+    compact_deleted_ratio: float = 0.2
+    compact_small_ratio: float = 0.5
+
+
+@dataclass(frozen=True)
+class SegmentSnapshot:
+    """One segment of a table as a transaction sees it (for per-segment vector search).
+
+    ``data`` holds every row of the segment, deleted ones included, with ROWID last;
+    ``deleted`` marks the rows the transaction must not see (its set bits). Sealed segments
+    never change, so an index built over ``data`` of segment ``segment_id`` stays valid for
+    the segment's life; ``segment_id`` -1 is the transaction's own uncommitted rows.
+    """
+
+    segment_id: int
+    sealed: bool
+    data: pa.Table
+    deleted: Bitset
 
 
 class Transaction(Protocol):
     def scan(self, table_id: int, columns: Sequence[str] | None = None) -> pa.Table: ...
+    def scan_segments(self, table_id: int, columns: Sequence[str] | None = None) -> list[SegmentSnapshot]: ...
+    def statement(self) -> AbstractContextManager[None]: ...
     def insert(self, table_id: int, rows: pa.Table) -> np.ndarray: ...
     def delete(self, table_id: int, rowids: np.ndarray) -> int: ...
     def update(self, table_id: int, rowids: np.ndarray, rows: pa.Table) -> np.ndarray: ...
@@ -79,10 +126,14 @@ class Store(Protocol):
     def begin(self) -> Transaction: ...
     def checkpoint(self) -> None: ...
     def vacuum(self, table_id: int | None = None, *, full: bool = False) -> None: ...
+    def segment_path(self, table_id: int, segment_id: int, suffix: str) -> str | None: ...
 
 
 def open_store(path: str | os.PathLike | None, config: StorageConfig | None = None) -> Store:
-    """Open (creating if needed) the store at ``path``; ``None`` keeps everything in memory."""
-    from pgvecdb.storage.memory import MemoryStore
+    """Open (creating if needed) the store at ``path``; ``None`` keeps everything in memory.
 
-    return MemoryStore(path, config or StorageConfig())
+    A directory is locked while open: another opener gets ``ObjectInUse``.
+    """
+    from pgvecdb.storage.store import SegmentStore
+
+    return SegmentStore.open(None if path is None else os.fspath(path), config or StorageConfig())

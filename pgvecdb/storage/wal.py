@@ -1,0 +1,218 @@
+"""The write-ahead log: numbered files of checksummed records.
+
+A record is a header followed by parts::
+
+    header  <4s magic "PVWL"> <u8 type> <3 pad> <u32 part count> <u64 lsn> <u32 crc>  (24 bytes)
+    part    <u8 kind> <7 pad> <i64 key> <i64 arg> <u64 length> <u32 crc of payload> <4 pad>
+            (40 bytes)
+            then ``length`` payload bytes
+
+The header crc covers the header (with the crc field zero) and every part header, so a
+record is valid only when all of it arrived: a torn or corrupt tail ends a file's valid
+records, and recovery goes on with the next file (written after that crash). Payload crcs
+are computed before the record is appended, so a big Arrow payload is checksummed outside
+the store's commit lock.
+
+``lsn`` numbers records across files; the store uses it to tell which records a sealed
+segment already holds.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import struct
+import threading
+import zlib
+from dataclasses import dataclass
+from typing import Iterator
+
+from pgvecdb.storage.files import fsync_directory
+
+MAGIC = b"PVWL"
+_HEADER = struct.Struct("<4sB3xIQI")
+_PART = struct.Struct("<B7xqqQI4x")
+HEADER_SIZE = _HEADER.size
+PART_HEADER_SIZE = _PART.size
+_FILE_NAME = re.compile(r"^(\d{8})\.wal$")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a record: ``kind`` says what it is, ``key``/``arg`` are its numbers."""
+
+    kind: int
+    key: int
+    arg: int
+    payload: memoryview | bytes = b""
+    crc: int | None = None  # crc32 of the payload; computed when None
+
+    def checksum(self) -> int:
+        return zlib.crc32(self.payload) if self.crc is None else self.crc
+
+
+@dataclass(frozen=True)
+class Record:
+    type: int
+    lsn: int
+    parts: list[Part]
+
+
+def wal_file_name(generation: int) -> str:
+    return f"{generation:08d}.wal"
+
+
+def wal_generations(directory: str) -> list[int]:
+    """The generations of the WAL files in ``directory``, ascending."""
+    found = (_FILE_NAME.match(name) for name in os.listdir(directory))
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def encode_header(record_type: int, lsn: int, parts: list[Part]) -> tuple[bytes, list[bytes]]:
+    """The record header and the part headers, with the record crc filled in."""
+    part_headers = [_PART.pack(p.kind, p.key, p.arg, len(p.payload), p.checksum()) for p in parts]
+    crc = zlib.crc32(_HEADER.pack(MAGIC, record_type, len(parts), lsn, 0))
+    for header in part_headers:
+        crc = zlib.crc32(header, crc)
+    return _HEADER.pack(MAGIC, record_type, len(parts), lsn, crc), part_headers
+
+
+def read_records(path: str) -> Iterator[Record]:
+    """The valid records of one WAL file, stopping at the first torn or corrupt one.
+
+    Payloads are views of a memory map of the file, which stays mapped while they live.
+    """
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return
+        view = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+    offset = 0
+    while True:
+        record, offset = _read_record(view, offset, size)
+        if record is None:
+            return
+        yield record
+
+
+def _read_record(view: memoryview, offset: int, size: int) -> tuple[Record | None, int]:
+    if offset + _HEADER.size > size:
+        return None, offset
+    magic, record_type, count, lsn, crc = _HEADER.unpack_from(view, offset)
+    if magic != MAGIC:
+        return None, offset
+    expected = zlib.crc32(_HEADER.pack(MAGIC, record_type, count, lsn, 0))
+    position = offset + _HEADER.size
+    headers = []
+    for _ in range(count):
+        if position + _PART.size > size:
+            return None, offset
+        expected = zlib.crc32(view[position:position + _PART.size], expected)
+        kind, key, arg, length, part_crc = _PART.unpack_from(view, position)
+        position += _PART.size
+        if position + length > size:
+            return None, offset
+        headers.append((kind, key, arg, position, length, part_crc))
+        position += length
+    if expected != crc:
+        return None, offset
+    parts = []
+    for kind, key, arg, start, length, part_crc in headers:
+        payload = view[start:start + length]
+        if zlib.crc32(payload) != part_crc:
+            return None, offset
+        parts.append(Part(kind, key, arg, payload, part_crc))
+    return Record(record_type, lsn, parts), position
+
+
+class WalWriter:
+    """Appends records to the current WAL file; ``sync`` makes them durable.
+
+    ``append`` is called by one thread at a time (the store's commit lock); ``sync`` may be
+    called by any thread and one fsync covers every record appended before it (group commit).
+    """
+
+    def __init__(self, directory: str, generation: int, next_lsn: int) -> None:
+        self.directory = directory
+        self.generation = generation
+        self.next_lsn = next_lsn
+        self._fd = self._open(generation)
+        self._appended_lsn = next_lsn - 1
+        self._synced_lsn = next_lsn - 1
+        self._bytes = 0
+        self._sync_lock = threading.Lock()
+
+    def _open(self, generation: int) -> int:
+        path = os.path.join(self.directory, wal_file_name(generation))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fsync_directory(self.directory)
+        return fd
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes appended since this writer or the last ``rotate``."""
+        return self._bytes
+
+    @property
+    def unsynced(self) -> bool:
+        return self._synced_lsn < self._appended_lsn
+
+    def append(self, record_type: int, parts: list[Part]) -> int:
+        """Write one record (not yet durable) and return its lsn."""
+        lsn = self.next_lsn
+        header, part_headers = encode_header(record_type, lsn, parts)
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            _write_all(self._fd, header)
+            for part_header, part in zip(part_headers, parts):
+                _write_all(self._fd, part_header)
+                _write_all(self._fd, part.payload)
+        except BaseException:
+            os.ftruncate(self._fd, start)  # never leave half a record for the next to follow
+            raise
+        self._bytes += os.lseek(self._fd, 0, os.SEEK_END) - start
+        self.next_lsn = lsn + 1
+        self._appended_lsn = lsn
+        return lsn
+
+    def sync(self, upto_lsn: int | None = None) -> None:
+        """Make every record up to ``upto_lsn`` (default: all appended) durable."""
+        target = self._appended_lsn if upto_lsn is None else upto_lsn
+        if self._synced_lsn >= target:
+            return
+        with self._sync_lock:
+            if self._synced_lsn >= target:
+                return
+            appended = self._appended_lsn
+            os.fdatasync(self._fd)
+            self._synced_lsn = max(self._synced_lsn, appended)
+
+    def rotate(self) -> int:
+        """Sync and close the current file, start the next generation; return it."""
+        with self._sync_lock:
+            os.fdatasync(self._fd)
+            self._synced_lsn = self._appended_lsn
+            old = self._fd
+            self.generation += 1
+            self._fd = self._open(self.generation)
+            self._bytes = 0
+            os.close(old)
+        return self.generation
+
+    def remove_before(self, generation: int) -> None:
+        """Delete the WAL files older than ``generation`` (their records are checkpointed)."""
+        for old in wal_generations(self.directory):
+            if old < generation:
+                os.remove(os.path.join(self.directory, wal_file_name(old)))
+
+    def close(self) -> None:
+        self.sync()
+        os.close(self._fd)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data).cast("B")
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
