@@ -382,6 +382,36 @@ def test_simple_query_stops_at_the_first_error(client):
     assert (fields["C"], fields["P"]) == ("42P01", "25")
 
 
+def test_pipelined_queries_are_answered_in_order(client):
+    client.send(query("SELECT 1") + query("SELECT 2") + query("SELECT 3"))
+    answers = [data_values(client.read_until_ready()[1][1]) for _ in range(3)]
+    assert answers == [[b"1"], [b"2"], [b"3"]]
+
+
+def test_large_query_message(client):
+    literal = "x" * 5_000_000
+    client.send(query(f"SELECT '{literal}' AS big"))
+    messages = client.read_until_ready()
+    assert data_values(messages[1][1]) == [literal.encode()]
+
+
+def test_large_result_streams_through(client):
+    client.send(query("SELECT x, 'row ' || x::text FROM generate_series(1, 200000) AS g(x)"))
+    messages = client.read_until_ready()
+    rows = [body for kind, body in messages if kind == b"D"]
+    assert len(rows) == 200000
+    assert data_values(rows[-1]) == [b"200000", b"row 200000"]
+    assert messages[-2][1] == b"SELECT 200000\x00"
+
+
+def test_client_vanishing_mid_result_leaves_server_serving(server):
+    c = RawClient(server)
+    c.startup()
+    c.send(query("SELECT x FROM generate_series(1, 500000) AS g(x)"))
+    c.close()
+    assert_server_alive(server)
+
+
 def test_syntax_error_anywhere_runs_nothing(client):
     client.send(query("SELECT 1; SELEC 2"))
     messages = client.read_until_ready()
