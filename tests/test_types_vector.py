@@ -1,16 +1,21 @@
-"""vector and halfvec values and codecs, against pgvector's own outputs and pgvector-python."""
+"""vector, halfvec and sparsevec values and codecs, against pgvector's own outputs and
+pgvector-python."""
 
 from __future__ import annotations
+
+import struct
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from pgvector import HalfVector, Vector
+from pgvector import SparseVector as PythonSparseVector
 
 from pgvecdb.errors import PgError
 from pgvecdb.types import registry
 from pgvecdb.types.codecs import codec_for
 from pgvecdb.types.halfvec import format_halfvec, parse_halfvec
+from pgvecdb.types.sparsevec import SparseVector, format_sparsevec, parse_sparsevec
 from pgvecdb.types.vector import format_float4, format_vector, parse_vector
 
 # (input, output) pairs from pgvector's test/expected/vector_type.out
@@ -229,3 +234,113 @@ def test_large_column_round_trip_is_vectorised() -> None:
     matrix = np.arange(200_000 * 16, dtype=np.float32).reshape(200_000, 16)
     storage = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), 16)
     assert codec.from_duck(codec.to_duck(storage, 16), 16).equals(storage)
+
+
+# ---------------------------------------------------------------------------------------
+# sparsevec
+# ---------------------------------------------------------------------------------------
+
+# (input, output or error message) from pgvector's test/expected/sparsevec.out
+SPARSEVEC_CASES = [
+    ("{1:1.5,3:3.5}/5", "{1:1.5,3:3.5}/5"),
+    ("{1:-2,3:-4}/5", "{1:-2,3:-4}/5"),
+    ("{1:2.,3:4.}/5", "{1:2,3:4}/5"),
+    (" { 1 : 1.5 ,  3  :  3.5  } / 5 ", "{1:1.5,3:3.5}/5"),
+    ("{1:1.5e38,2:-1.5e38}/2", "{1:1.5e+38,2:-1.5e+38}/2"),
+    ("{1:1.5e-38,2:-1.5e-38}/2", "{1:1.5e-38,2:-1.5e-38}/2"),
+    ("{1:hello,2:1}/2", 'ERROR: invalid input syntax for type sparsevec: "{1:hello,2:1}/2"'),
+    ("{1:NaN,2:1}/2", "ERROR: NaN not allowed in sparsevec"),
+    ("{1:-Infinity,2:1}/2", "ERROR: infinite value not allowed in sparsevec"),
+    ("{1:4e38,2:1}/2", 'ERROR: "4e38" is out of range for type sparsevec'),
+    ("{1:-1e-46,2:1}/2", 'ERROR: "-1e-46" is out of range for type sparsevec'),
+    ("", 'ERROR: invalid input syntax for type sparsevec: ""'),
+    ("{", 'ERROR: invalid input syntax for type sparsevec: "{"'),
+    ("{:", 'ERROR: invalid input syntax for type sparsevec: "{:"'),
+    ("{}", 'ERROR: invalid input syntax for type sparsevec: "{}"'),
+    ("{}/", 'ERROR: invalid input syntax for type sparsevec: "{}/"'),
+    ("{}/1", "{}/1"),
+    ("{}/1a", 'ERROR: invalid input syntax for type sparsevec: "{}/1a"'),
+    ("{ }/1", "{}/1"),
+    ("{1,}/1", 'ERROR: invalid input syntax for type sparsevec: "{1,}/1"'),
+    ("{1:}/1", 'ERROR: invalid input syntax for type sparsevec: "{1:}/1"'),
+    ("{1:1,}/1", 'ERROR: invalid input syntax for type sparsevec: "{1:1,}/1"'),
+    ("{1:0,2:1,3:0}/3", "{2:1}/3"),
+    ("{2:1,1:1}/2", "{1:1,2:1}/2"),
+    ("{1:1,2:1,1:1}/2", "ERROR: sparsevec indices must not contain duplicates"),
+    ("{}/-1", "ERROR: sparsevec must have at least 1 dimension"),
+    ("{}/1000000000", "{}/1000000000"),
+    ("{}/2147483648", "ERROR: sparsevec cannot have more than 1000000000 dimensions"),
+    ("{}/-9223372036854775809", "ERROR: sparsevec must have at least 1 dimension"),
+    ("{2147483648:1}/1", "ERROR: sparsevec index out of bounds"),
+    ("{-2147483649:1}/1", "ERROR: sparsevec index out of bounds"),
+    ("{0:1}/1", "ERROR: sparsevec index out of bounds"),
+]
+
+
+@pytest.mark.parametrize("text, expected", SPARSEVEC_CASES)
+def test_sparsevec_text(text: str, expected: str) -> None:
+    try:
+        got = format_sparsevec(parse_sparsevec(text))
+    except PgError as err:
+        got = f"ERROR: {err.message}"
+    assert got == expected
+
+
+def test_sparsevec_details_and_typmod() -> None:
+    with pytest.raises(PgError) as info:
+        parse_sparsevec("{}")
+    assert info.value.detail == "Unexpected end of input."
+    with pytest.raises(PgError) as info:
+        parse_sparsevec("{}/1a")
+    assert info.value.detail == "Junk after closing."
+    with pytest.raises(PgError, match="expected 2 dimensions, not 3"):
+        parse_sparsevec("{}/3", 2)
+    vector = parse_sparsevec("{3:2,1:1}/4")
+    assert vector.indices.tolist() == [0, 2]
+    assert vector.to_dense().tolist() == [1, 0, 2, 0]
+    assert SparseVector.from_dense(vector.to_dense()) == vector
+
+
+def test_sparsevec_binary_matches_pgvector_python() -> None:
+    codec = _codec(registry.SPARSEVEC_OID)
+    wire = PythonSparseVector({0: 1.5, 2: 3.5}, 5).to_binary()
+    value = codec.decode_binary(wire)
+    assert value["__sparsevec"]["dim"] == 5
+    duck = pa.array([value, None, codec.decode_text("{}/3")], type=codec.duck_arrow_type())
+    assert codec.encode_binary(duck)[:2] == [wire, None]
+    assert PythonSparseVector.from_binary(codec.encode_binary(duck)[2]).dimensions() == 3
+    assert codec.encode_text(duck) == [b"{1:1.5,3:3.5}/5", None, b"{}/3"]
+
+
+@pytest.mark.parametrize(
+    "wire, message",
+    [
+        (struct.pack(">iii", 3, 1, 0) + struct.pack(">i", 3) + struct.pack(">f", 1), "sparsevec index out of bounds"),
+        (struct.pack(">iii", 3, 2, 0) + struct.pack(">ii", 1, 0) + struct.pack(">ff", 1, 1),
+         "sparsevec indices must be in ascending order"),
+        (struct.pack(">iii", 3, 1, 0) + struct.pack(">i", 0) + struct.pack(">f", 0),
+         "binary representation of sparsevec cannot contain zero values"),
+        (struct.pack(">iii", 3, 4, 0), "sparsevec cannot have more elements than dimensions"),
+        (struct.pack(">iii", 3, 0, 7), "expected unused to be 0, not 7"),
+    ],
+)
+def test_sparsevec_binary_errors(wire: bytes, message: str) -> None:
+    with pytest.raises(PgError, match=message):
+        _codec(registry.SPARSEVEC_OID).decode_binary(wire)
+
+
+def test_sparsevec_storage_round_trip_and_checks() -> None:
+    codec = _codec(registry.SPARSEVEC_OID)
+    duck = pa.array([codec.decode_text("{1:1,3:2}/3"), None, codec.decode_text("{}/3")],
+                    type=codec.duck_arrow_type())
+    storage = codec.from_duck(duck, 3)
+    assert storage.type == codec.storage_type(3)
+    assert codec.to_duck(storage, 3).equals(duck)
+    with pytest.raises(PgError, match="expected 4 dimensions, not 3"):
+        codec.from_duck(duck, 4)
+    unsorted = pa.array([{"__sparsevec": {"dim": 3, "indices": [2, 1], "values": [1.0, 2.0]}}],
+                        type=codec.duck_arrow_type())
+    with pytest.raises(PgError, match="sparsevec indices must be in ascending order"):
+        codec.from_duck(unsorted)
+    assert codec.parse_text_column(["{2:1}/3", None], 3).to_pylist() == [
+        {"dim": 3, "indices": [1], "values": [1.0]}, None]

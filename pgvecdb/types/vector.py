@@ -238,7 +238,7 @@ def parse_dense(literal: str, type_name: str = "vector", max_dim: int = VECTOR_M
         if read is None:
             raise invalid_syntax(type_name, literal)
         token, end = read
-        if token.overflow and not _is_infinity_literal(literal[pos:end]):
+        if token.overflow:
             raise NumericValueOutOfRange(f'"{literal[pos:end]}" is out of range for type {type_name}')
         check_finite(np.array([token.value]), type_name)
         values.append(token.value)
@@ -261,10 +261,6 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
-def _is_infinity_literal(token: str) -> bool:
-    return token.lstrip("+-")[:1].lower() == "i"
-
-
 # One dense literal in the plain decimal form (what clients send), for the fast path.
 _DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _PLAIN_DENSE = re.compile(rf"[{_SPACE}]*\[[{_SPACE}]*{_DECIMAL}(?:[{_SPACE}]*,[{_SPACE}]*{_DECIMAL})*[{_SPACE}]*\][{_SPACE}]*")
@@ -280,8 +276,7 @@ def parse_dense_column(
     """
     plain = [_PLAIN_DENSE.fullmatch(text) is not None for text in literals]
     counts = np.array([text.count(",") + 1 for text in literals], dtype=np.int64)
-    offsets = np.zeros(len(literals) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    offsets = offsets_from_lengths(counts)
     if not all(plain) or (len(literals) and counts.max() > max_dim):
         return _parse_dense_rows(literals, type_name, max_dim)
     joined = ",".join(text.strip(_SPACE)[1:-1] for text in literals)
@@ -296,8 +291,7 @@ def parse_dense_column(
 
 def _parse_dense_rows(literals: Sequence[str], type_name: str, max_dim: int) -> tuple[np.ndarray, np.ndarray]:
     rows = [parse_dense(text, type_name, max_dim) for text in literals]
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    offsets = offsets_from_lengths([len(r) for r in rows])
     values = np.concatenate(rows) if rows else np.zeros(0, dtype=np.float32)
     return offsets, values
 
@@ -366,15 +360,22 @@ class FloatLists:
     def compacted(self) -> "FloatLists":
         """The same rows with offsets from 0 and no values outside the rows."""
         lengths = np.where(self.valid, self.lengths, 0)
-        offsets = np.zeros(len(self) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
+        offsets = offsets_from_lengths(lengths)
         if offsets[-1] == self.values.size and (self.offsets == offsets).all():
             return self
-        index = _ranges(self.offsets[:-1], lengths)
+        index = concatenated_ranges(self.offsets[:-1], lengths)
         return FloatLists(offsets, self.values[index], self.valid)
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def offsets_from_lengths(lengths: np.ndarray | list[int]) -> np.ndarray:
+    """Row lengths -> int64 offsets (one more than rows, starting at 0)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def concatenated_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Concatenated ``arange(start, start + length)`` for every pair, without a Python loop."""
     total = int(lengths.sum())
     if total == 0:
@@ -393,6 +394,11 @@ def validity(column: pa.Array) -> np.ndarray:
     if column.null_count == 0:
         return np.ones(len(column), dtype=bool)
     return column.is_valid().to_numpy(zero_copy_only=False)
+
+
+def null_mask(valid: np.ndarray) -> pa.Array | None:
+    """The ``mask`` argument of Arrow's from_arrays for rows that are not ``valid``."""
+    return None if valid.all() else pa.array(~valid)
 
 
 def float_lists(column: pa.Array | pa.ChunkedArray) -> FloatLists:
@@ -414,9 +420,8 @@ def float_lists(column: pa.Array | pa.ChunkedArray) -> FloatLists:
 
 def _drop_null_values(lists: FloatLists) -> FloatLists:
     lengths = np.where(lists.valid, lists.lengths, 0)
-    offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return FloatLists(offsets, lists.values[_ranges(lists.offsets[:-1], lengths)], lists.valid)
+    offsets = offsets_from_lengths(lengths)
+    return FloatLists(offsets, lists.values[concatenated_ranges(lists.offsets[:-1], lengths)], lists.valid)
 
 
 def _numpy_values(values: pa.Array) -> np.ndarray:
@@ -430,22 +435,19 @@ def list_array(lists: FloatLists, value_type: pa.DataType = pa.float32()) -> pa.
     lists = lists.compacted()
     offsets = pa.array(lists.offsets.astype(np.int32))
     values = pa.array(lists.values, type=value_type)
-    mask = None if lists.valid.all() else pa.array(~lists.valid)
-    return pa.ListArray.from_arrays(offsets, values, mask=mask)
+    return pa.ListArray.from_arrays(offsets, values, mask=null_mask(lists.valid))
 
 
 def fixed_size_list_array(lists: FloatLists, width: int, value_type: pa.DataType) -> pa.Array:
     """A ``fixed_size_list<value_type>[width]`` array; every valid row has ``width`` values."""
     matrix = lists.matrix(width)
     values = pa.array(matrix.reshape(-1), type=value_type)
-    mask = None if lists.valid.all() else pa.array(~lists.valid)
-    return pa.FixedSizeListArray.from_arrays(values, width, mask=mask)
+    return pa.FixedSizeListArray.from_arrays(values, width, mask=null_mask(lists.valid))
 
 
 def tagged_struct(tag: str, child: pa.Array, valid: np.ndarray) -> pa.StructArray:
     """The DuckDB representation: ``STRUCT(<tag> ...)`` around ``child``."""
-    mask = None if valid.all() else pa.array(~valid)
-    return pa.StructArray.from_arrays([child], names=[tag], mask=mask)
+    return pa.StructArray.from_arrays([child], names=[tag], mask=null_mask(valid))
 
 
 def untagged(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -614,8 +616,7 @@ class DenseVectorCodec(Codec):
 
     def _binary_rows_one_by_one(self, rows: list[bytes], typmod: int) -> tuple[np.ndarray, np.ndarray]:
         parsed = [self.values_from_binary(r, typmod) for r in rows]
-        offsets = np.zeros(len(parsed) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in parsed], out=offsets[1:])
+        offsets = offsets_from_lengths([len(p) for p in parsed])
         return offsets, (np.concatenate(parsed) if parsed else np.zeros(0, dtype=np.float32))
 
 
@@ -623,9 +624,7 @@ def _spread(offsets: np.ndarray, values: np.ndarray, valid: np.ndarray) -> Float
     """Rows parsed from the non-null inputs -> FloatLists over all inputs (nulls empty)."""
     lengths = np.zeros(len(valid), dtype=np.int64)
     lengths[valid] = np.diff(offsets)
-    full = np.zeros(len(valid) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=full[1:])
-    return FloatLists(full, values, valid)
+    return FloatLists(offsets_from_lengths(lengths), values, valid)
 
 
 register(DenseVectorCodec(registry.TYPES["vector"], VECTOR))
