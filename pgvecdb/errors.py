@@ -24,6 +24,7 @@ class PgError(Exception):
         hint: str | None = None,
         position: int | None = None,
         severity: str | None = None,
+        context: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -34,6 +35,7 @@ class PgError(Exception):
         self.detail = detail
         self.hint = hint
         self.position = position
+        self.context = context  # where it happened, e.g. "COPY t, line 3, column v"
 
     def with_position(self, position: int | None) -> "PgError":
         """Return self with a position set, unless one is already known."""

@@ -327,7 +327,7 @@ def _add_column(table: Table, definition: exp.ColumnDef, ctx: DDLContext) -> Non
     codec = codec_of(column)
     fill = None
     if column.default is not None and "nextval" not in column.default:
-        fill = _constant_default(column, codec)
+        fill = constant_default(column, codec)
     elif column.default is not None:
         raise FeatureNotSupported("ADD COLUMN with a sequence default on a table is not supported yet")
     if column.not_null and fill is None and ctx.store.table_size(table.oid) > 0:
@@ -336,7 +336,7 @@ def _add_column(table: Table, definition: exp.ColumnDef, ctx: DDLContext) -> Non
     ctx.store.add_column(table.oid, field, fill)
 
 
-def _constant_default(column: Column, codec) -> pa.Scalar | None:
+def constant_default(column: Column, codec) -> pa.Scalar | None:
     import duckdb
 
     from pgvecdb.planner.context import PlanContext

@@ -89,14 +89,14 @@ def run_insert(plan: InsertPlan, params: list[object], ctx: ExecContext) -> Resu
     rows = to_storage(plan.table, proposed)
     written_duck = proposed
     if plan.conflict is None:
-        _insert_checked(plan.table, rows, ctx)
+        insert_checked(plan.table, rows, ctx)
     else:
         rows, written_duck = _insert_on_conflict(plan, rows, proposed, params, ctx)
     count = rows.num_rows
     return _with_returning(f"INSERT 0 {count}", plan.returning, written_duck, plan.table, params, ctx)
 
 
-def _insert_checked(table: Table, rows: pa.Table, ctx: ExecContext) -> np.ndarray:
+def insert_checked(table: Table, rows: pa.Table, ctx: ExecContext) -> np.ndarray:
     try:
         return ctx.txn.insert(table.oid, rows)
     except UniqueConflict as conflict:
@@ -143,7 +143,7 @@ def _insert_on_conflict(plan: InsertPlan, rows: pa.Table, proposed: pa.Table, pa
     new_rows = rows.filter(pa.array(fresh))
     written = _named(proposed.filter(pa.array(fresh)), table)
     if new_rows.num_rows:
-        _insert_checked(table, new_rows, ctx)
+        insert_checked(table, new_rows, ctx)
     if clause.action == "update" and (~fresh).any():
         updated = _conflict_update(plan, proposed, existing, ~fresh, params, ctx)
         written = pa.concat_tables([written, updated]) if written.num_rows else updated

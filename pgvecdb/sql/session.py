@@ -32,7 +32,8 @@ from pgvecdb.errors import (
     SyntaxError as PgSyntaxError,
 )
 from pgvecdb.exec import ddl, executor
-from pgvecdb.exec.copy_statement import copy_from_stdin, copy_to_stdout
+from pgvecdb.exec.copy import CopyToStdout, parse_copy_options
+from pgvecdb.exec.copy_statement import copy_from_stdin, copy_target
 from pgvecdb.exec.executor import ExecContext
 from pgvecdb.exec.explain import explain
 from pgvecdb.exec.result import ColumnInfo, CopyIn, Outcome, Result
@@ -410,8 +411,24 @@ class Session:
                           hint="Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.")
         ctx = self.exec_context()
         if stmt.direction == "from":
+            if stmt.query is not None:
+                raise PgSyntaxError("COPY FROM does not support a query")
             return copy_from_stdin(stmt, ctx, self.format_options())
-        return copy_to_stdout(stmt, ctx, self, self.format_options())
+        return self._copy_to_stdout(stmt, statement, ctx)
+
+    def _copy_to_stdout(self, stmt: CopyStatement, statement: Statement, ctx: ExecContext) -> CopyToStdout:
+        """COPY table|(query) TO STDOUT: run the query, then stream it in the COPY format."""
+        if stmt.query is not None:
+            text, offset = stmt.query, statement.offset + statement.text.find(stmt.query)
+        else:
+            table, columns = copy_target(stmt, ctx)
+            names = ", ".join(_quote_ident(c.name) for c in columns)
+            text, offset = f"SELECT {names} FROM {_quote_ident(table.schema)}.{_quote_ident(table.name)}", 0
+        inner = parser.parse_one(text, offset)
+        result = executor.run(self._plan(inner, []).plan, [], ctx)
+        options = parse_copy_options(stmt.options, is_from=False,
+                                     column_names=[c.name for c in result.columns])
+        return CopyToStdout(result.table, result.columns, options, format_options=self.format_options())
 
     def _maintenance(self, stmt: MaintenanceStatement) -> Result:
         action = stmt.action
@@ -450,6 +467,10 @@ def _locate_name(err: PgError, statement: Statement) -> int | None:
     name = (match.group(1) or match.group(2)).split(".")[-1]
     found = re.search(r'(?<![\w"])' + re.escape(name) + r'(?![\w"])', statement.text, re.IGNORECASE)
     return statement.offset + found.start() + 1 if found else None
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _oid_of(type_name: str) -> int:
