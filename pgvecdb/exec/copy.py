@@ -372,13 +372,14 @@ class CopyFromStdin(CopyIn):
 
     ``columns`` are the target columns in the data's order (name, type OID, typmod);
     ``sink`` receives each batch as a pyarrow Table with one storage-typed column per
-    target column. Batches already handed to the sink stay there when a later part of
+    target column. Data is parsed once ``parse_threshold_bytes`` are waiting, and batches
+    of about ``batch_rows`` rows go to the sink. Batches already handed to the sink stay there when a later part of
     the data fails: the caller runs the COPY in a transaction and rolls it back on error.
     """
 
     def __init__(self, table_name: str, columns: list[ColumnInfo], options: CopyOptions,
                  sink: Callable[[pa.Table], None], *, format_options: FormatOptions = DEFAULT_OPTIONS,
-                 batch_rows: int = BATCH_ROWS) -> None:
+                 batch_rows: int = BATCH_ROWS, parse_threshold_bytes: int = PARSE_THRESHOLD_BYTES) -> None:
         self.table_name = table_name
         self.columns = columns
         self.format = options.format
@@ -386,6 +387,7 @@ class CopyFromStdin(CopyIn):
         self.sink = sink
         self.format_options = format_options
         self.batch_rows = batch_rows
+        self.parse_threshold_bytes = parse_threshold_bytes
         self.codecs: list[Codec] = [codec_for(c.type_oid) for c in columns]
         self.schema = pa.schema([pa.field(c.name, codec.storage_type(c.typmod))
                                  for c, codec in zip(columns, self.codecs)])
@@ -407,7 +409,7 @@ class CopyFromStdin(CopyIn):
         if self._done and not self.options.binary:
             return
         self._pending += data
-        if len(self._pending) >= PARSE_THRESHOLD_BYTES:
+        if len(self._pending) >= self.parse_threshold_bytes:
             self._parse_pending(final=False)
 
     def finish(self) -> Result:

@@ -350,7 +350,8 @@ class FloatCodec(Codec):
     def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> float:
         value = parse_float_text(text, self.label)
         if self.width == 4 and np.isfinite(value):
-            narrowed = np.float32(value) if abs(value) <= np.finfo(np.float32).max else np.float32(np.inf)
+            with np.errstate(over="ignore"):
+                narrowed = np.float32(value)
             if np.isinf(narrowed) or (narrowed == 0 and value != 0):
                 raise NumericValueOutOfRange(f'"{text.strip()}" is out of range for type {self.label}')
             return float(narrowed)
