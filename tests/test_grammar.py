@@ -76,7 +76,7 @@ def run_record(session, record: Record) -> None:
         return
     assert record.error is None, f"{where}: expected error {record.error}, but it succeeded"
     if record.kind == "query":
-        actual = render(results[-1])
+        actual = [line.rstrip() for line in render(results[-1])]
         expected = record.expected
         if record.rowsort:
             actual = actual[:1] + sorted(actual[1:])
