@@ -235,11 +235,7 @@ def _load_families() -> None:
     import importlib
 
     for module in ("numeric", "text", "datetime", "misc", "array", "vector", "halfvec", "sparsevec", "bit"):
-        try:
-            importlib.import_module(f"pgvecdb.types.{module}")
-        except ModuleNotFoundError as exc:  # a family not written yet
-            if exc.name != f"pgvecdb.types.{module}":
-                raise
+        importlib.import_module(f"pgvecdb.types.{module}")
 
 
 # --- results for the wire ---------------------------------------------------------------
