@@ -77,41 +77,65 @@ def needs_compaction(state: TableState, config: StorageConfig) -> bool:
 def compact(store: "SegmentStore", table_ids: list[int], *, full: bool) -> None:
     with store.maintenance_lock:
         for table_id in table_ids:
-            _compact_table(store, table_id, full)
+            job = Compaction.prepare(store, table_id, full=full)
+            if job is not None:
+                job.merge()
+                job.install()
 
 
-def _compact_table(store: "SegmentStore", table_id: int, full: bool) -> None:
-    with store.commit_lock:
-        state = store.tables.get(table_id)
-        if state is None:
+class Compaction:
+    """One table's compaction, in three steps: ``prepare`` (pick groups, under the commit
+    lock), ``merge`` (write the new segments, no lock), ``install`` (swap them in, record
+    the manifest, remove the old files). The caller holds the maintenance lock throughout."""
+
+    def __init__(self, store: "SegmentStore", table_id: int, state: TableState, groups: list[list[SegmentState]]) -> None:
+        self.store = store
+        self.table_id = table_id
+        self.state = state
+        self.groups = groups
+        self.merged: list[SegmentState | None] = []
+
+    @classmethod
+    def prepare(cls, store: "SegmentStore", table_id: int, *, full: bool) -> "Compaction | None":
+        with store.commit_lock:
+            state = store.tables.get(table_id)
+            if state is None:
+                return None
+            groups = plan(state, store.config, full=full, locked=_locked_segments(store, table_id))
+        return cls(store, table_id, state, groups) if groups else None
+
+    def merge(self) -> None:
+        if self.store.wal is not None:
+            self.store.wal.sync()  # the deletes the merge drops are durable first
+        self.merged = [_merge(self.store, self.table_id, self.state, group) for group in self.groups]
+
+    def install(self) -> None:
+        store, table_id = self.store, self.table_id
+        with store.commit_lock:
+            current = store.tables.get(table_id)
+            locked = _locked_segments(store, table_id)
+            applied = []
+            for group, new in zip(self.groups, self.merged):
+                if current is None or not _still_free(current, group, locked):
+                    _discard(store, table_id, new)
+                    continue
+                new = _carry_deletes(current, group, new)
+                current = current.with_segments_replaced({s.segment.id for s in group}, [new] if new else [])
+                applied.append((group, new))
+            if applied:
+                store.set_table(table_id, current)
+        if not applied:
             return
-        groups = plan(state, store.config, full=full, locked=_locked_segments(store, table_id))
-    if not groups:
-        return
-    if store.wal is not None:
-        store.wal.sync()
-    merged = [(group, _merge(store, table_id, state, group)) for group in groups]
-    with store.commit_lock:
-        current = store.tables[table_id]
-        locked = _locked_segments(store, table_id)
-        applied = []
-        for group, new in merged:
-            if not all(current.find(s.segment.id) is not None for s in group) or any(
-                s.segment.id in locked for s in group
-            ):
-                _discard(store, table_id, new)
-                continue
-            new = _carry_deletes(current, group, new)
-            current = current.with_segments_replaced({s.segment.id for s in group}, [new] if new else [])
-            applied.append((group, new))
-        store.set_table(table_id, current)
-    if not applied:
-        return
-    store.persist(lambda doc: _record(doc, table_id, applied))
-    if store.directory is not None:
-        for group, _ in applied:
-            for seg in group:
-                store.directory.remove_segment(table_id, seg.segment.id)
+        store.persist(lambda doc: _record(doc, table_id, applied))
+        if store.directory is not None:
+            for group, _ in applied:
+                for seg in group:
+                    store.directory.remove_segment(table_id, seg.segment.id)
+
+
+def _still_free(current: TableState, group: list[SegmentState], locked: set[int]) -> bool:
+    """Every segment of ``group`` is still in the table and no open transaction deletes in it."""
+    return all(current.find(s.segment.id) is not None and s.segment.id not in locked for s in group)
 
 
 def _locked_segments(store: "SegmentStore", table_id: int) -> set[int]:
