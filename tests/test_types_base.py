@@ -393,3 +393,14 @@ def test_format_options_from_session_settings() -> None:
                                            "extra_float_digits": "0", "application_name": "x"})
     assert (options.date_output, options.date_order, options.timezone, options.extra_float_digits) == (
         "Postgres", "DMY", "Europe/Paris", 0)
+
+
+def test_duckdb_variants_of_a_type_encode_as_their_postgres_type() -> None:
+    relation = duckdb.sql("SELECT '2020-01-01 01:02:03.123456789'::TIMESTAMP_NS, '2020-01-01 01:02:03'::TIMESTAMP_S, "
+                          "5::UTINYINT, 7::UBIGINT, 12::HUGEINT, '01:02:03.5'::TIME")
+    table = relation.to_arrow_table()
+    encoded = [encode_column(table.column(i), pg_type_for_duck(str(t))[0], 0)[0]
+               for i, t in enumerate(relation.types)]
+    assert encoded == [b"2020-01-01 01:02:03.123456", b"2020-01-01 01:02:03", b"5", b"7", b"12", b"01:02:03.5"]
+    binary = encode_column(table.column(0), OID["timestamp"], 1)[0]
+    assert psycopg_load(OID["timestamp"], binary) == dt.datetime(2020, 1, 1, 1, 2, 3, 123456)

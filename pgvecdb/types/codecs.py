@@ -162,12 +162,13 @@ def fixed_width_values(column: pa.Array, data: np.ndarray) -> list[bytes | None]
     ``data`` holds ``len(column)`` values of one width (rows of null values included, with
     any content); the result is None where ``column`` is null.
     """
-    raw = np.ascontiguousarray(data)
-    width = raw.nbytes // len(column) if len(column) else 1
-    packed = pa.Array.from_buffers(pa.binary(width), len(column), [None, pa.py_buffer(raw)])
+    raw = np.ascontiguousarray(data).tobytes()
+    width = len(raw) // len(column) if len(column) else 1
+    values: list[bytes | None] = [raw[i: i + width] for i in range(0, len(raw), width)]
     if column.null_count:
-        packed = pc.if_else(column.is_valid(), packed, pa.scalar(None, pa.binary(width)))
-    return packed.to_pylist()
+        for index in np.flatnonzero(~column.is_valid().to_numpy(zero_copy_only=False)).tolist():
+            values[index] = None
+    return values
 
 
 def check_binary_length(data: bytes, width: int) -> None:

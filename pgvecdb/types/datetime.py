@@ -795,11 +795,16 @@ def _parse_iso_interval(stripped: str, text: str) -> Interval:
 
 
 def _int64_values(column: pa.Array) -> np.ndarray:
+    """Timestamps as microseconds (times as microseconds since midnight), nulls as 0."""
+    if pa.types.is_timestamp(column.type) and column.type.unit != "us":
+        column = column.cast(pa.timestamp("us", tz=column.type.tz), safe=False)
+    elif pa.types.is_time(column.type) and column.type.unit != "us":
+        column = column.cast(pa.time64("us"), safe=False)
     return column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
 
 
 def _trim_fraction(strings: pa.Array) -> pa.Array:
-    """'SS.500000' -> 'SS.5', 'SS.000000' -> 'SS' (strftime's %S always has six digits)."""
+    """'SS.500000' -> 'SS.5', 'SS.000000' -> 'SS' (Arrow always writes six digits)."""
     return pc.utf8_rtrim(pc.utf8_rtrim(strings, characters="0"), characters=".")
 
 
@@ -814,7 +819,7 @@ def _in_common_years(micros: np.ndarray) -> bool:
 def _iso_timestamps(local: np.ndarray, valid: pa.Array | None) -> pa.Array:
     """ISO text of wall-clock micros (years 1..9999), formatted by Arrow for the whole column."""
     stamps = pa.array(local, pa.timestamp("us"), mask=None if valid is None else ~valid.to_numpy(zero_copy_only=False))
-    return _trim_fraction(pc.strftime(stamps, format="%Y-%m-%d %H:%M:%S"))
+    return _trim_fraction(stamps.cast(pa.string()))
 
 
 class DateCodec(Codec):
@@ -843,7 +848,7 @@ class DateCodec(Codec):
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         days = column.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         if options.date_output == "ISO" and _in_common_years(days * USECS_PER_DAY):
-            return utf8_values(pc.strftime(column.cast(pa.date32()), format="%Y-%m-%d"))
+            return utf8_values(column.cast(pa.date32()).cast(pa.string()))
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         return [date_text(int(d), options).encode() if ok else None for d, ok in zip(days, valid)]
 
@@ -1081,13 +1086,13 @@ class TimeCodec(Codec):
         return column.cast(pa.time64("us"))
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
-        micros = _int64_values(column.cast(pa.time64("us")))
+        micros = _int64_values(column)
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         offset = 0 if self.with_zone else None
         return [time_text(m, offset).encode() if ok else None for m, ok in zip(micros.tolist(), valid)]
 
     def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
-        micros = _int64_values(column.cast(pa.time64("us")))
+        micros = _int64_values(column)
         if not self.with_zone:
             return fixed_width_values(column, micros.astype(">i8"))
         packed = np.zeros(len(column), dtype=[("time", ">i8"), ("zone", ">i4")])
