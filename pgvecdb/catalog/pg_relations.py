@@ -322,7 +322,7 @@ def relation_size_rows(ctx: SystemContext) -> list[Row]:
     """Bytes on disk of each table and index, with the table's indexes summed beside it."""
     rows = []
     for table in _tables(ctx.catalog):
-        index_sizes = [ctx.relation_size(index.oid) for index in table.indexes]
+        index_sizes = [ctx.index_size(index.oid) if ctx.index_size else 0 for index in table.indexes]
         rows.append({"oid": table.oid, "bytes": ctx.relation_size(table.oid), "index_bytes": sum(index_sizes)})
         rows += [{"oid": index.oid, "bytes": size, "index_bytes": 0}
                  for index, size in zip(table.indexes, index_sizes)]

@@ -27,8 +27,10 @@ class SystemContext:
     settings: dict[str, str]  # the session's GUCs by name, as SHOW prints them
     user: str
     database: str
-    relation_size: Callable[[int], int]  # table or index OID -> bytes on disk
+    relation_size: Callable[[int], int]  # table OID -> bytes on disk
     backend_pid: int = 0
+    # index OID -> bytes on disk of its files; None while indexes keep no files of their own
+    index_size: Callable[[int], int] | None = None
 
 
 RowSource = Callable[[SystemContext], Iterable[Row]]

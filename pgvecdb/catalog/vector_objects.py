@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PGVECTOR_VERSION = "0.8.2"
+PGVECTOR_VERSION = "0.8.1"
 PGVECTOR_COMMENT = "vector data type and ivfflat and hnsw access methods"
 
 _FIRST_OID = 15000
