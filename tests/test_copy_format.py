@@ -140,6 +140,11 @@ def test_csv_custom_quote_escape_and_delimiter() -> None:
     assert rows == [{"id": 1, "name": "it's; \\ok", "ts": None}]
 
 
+def test_csv_field_mixing_quoted_and_unquoted_parts() -> None:
+    rows = copy_in(b'1,a"b,c"d,\n', {"format": "csv"})[1]
+    assert rows == [{"id": 1, "name": "ab,cd", "ts": None}]
+
+
 def test_csv_header_match() -> None:
     assert copy_in(b"id,name,ts\n1,a,\n", {"format": "csv", "header": "match"})[0] == "COPY 1"
     err = copy_error(b"id,nom,ts\n1,a,\n", {"format": "csv", "header": "match"})

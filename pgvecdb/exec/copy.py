@@ -313,6 +313,7 @@ class _CsvRecordReader:
         self.record = re.compile(f"({field}(?:{d}{field})*)(\\r\\n|\\n|\\r)")
         self.unterminated = re.compile(f"({field}(?:{d}{field})*)$")
         self.tokens = re.compile(f"({quoted})|({d})|({unquoted})")
+        self.simple_fields = re.compile(f"(?:({quoted})|([^{d}{q}\\r\\n]*)){d}")
         self.options = options
         self.pairs = ((options.escape + options.quote, options.quote),
                       (options.escape + options.escape, options.escape))
@@ -322,6 +323,13 @@ class _CsvRecordReader:
         options = self.options
         if options.quote not in record:
             return [(f, False) for f in record.split(options.delimiter)]
+        pieces = self.simple_fields.findall(record + options.delimiter)
+        if sum(len(quoted) + len(plain) + 1 for quoted, plain in pieces) == len(record) + 1:
+            return [(self._unquote(quoted[1:-1]), True) if quoted else (plain, False) for quoted, plain in pieces]
+        return self._split_tokens(record)
+
+    def _split_tokens(self, record: str) -> list[tuple[str, bool]]:
+        """Fields that mix quoted and unquoted parts ('a"b,c"d' is 'ab,cd')."""
         fields: list[tuple[str, bool]] = []
         parts: list[str] = []
         quoted = False
@@ -512,6 +520,8 @@ class CopyFromStdin(CopyIn):
     def _csv_values(self, fields: list[tuple[str, bool]]) -> list[str | None]:
         options = self.options
         null = options.null
+        if not options.force_not_null and not options.force_null:
+            return [None if value == null and not quoted else value for value, quoted in fields]
         values: list[str | None] = []
         for index, (value, quoted) in enumerate(fields):
             name = self.columns[index].name if index < len(self.columns) else ""
