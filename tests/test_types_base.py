@@ -404,3 +404,18 @@ def test_duckdb_variants_of_a_type_encode_as_their_postgres_type() -> None:
     assert encoded == [b"2020-01-01 01:02:03.123456", b"2020-01-01 01:02:03", b"5", b"7", b"12", b"01:02:03.5"]
     binary = encode_column(table.column(0), OID["timestamp"], 1)[0]
     assert psycopg_load(OID["timestamp"], binary) == dt.datetime(2020, 1, 1, 1, 2, 3, 123456)
+
+
+@pytest.mark.parametrize("timezone, iso, postgres", [
+    ("UTC", "2020-01-01 12:00:00+00", "Wed Jan 01 12:00:00 2020 UTC"),
+    ("Europe/Berlin", "2020-01-01 13:00:00+01", "Wed Jan 01 13:00:00 2020 CET"),
+    ("UTC+3", "2020-01-01 09:00:00-03", "Wed Jan 01 09:00:00 2020 UTC"),
+    ("5", "2020-01-01 17:00:00+05", "Wed Jan 01 17:00:00 2020 +05"),
+    ("-03:30", "2020-01-01 08:30:00-03:30", "Wed Jan 01 08:30:00 2020 -03:30"),
+])
+def test_timezone_settings(timezone: str, iso: str, postgres: str) -> None:
+    column = codec_for(OID["timestamptz"]).parse_text_column(["2020-01-01 12:00:00+00"])
+    assert texts("timestamptz", column, FormatOptions(timezone=timezone)) == [iso]
+    assert texts("timestamptz", column, FormatOptions(timezone=timezone, datestyle="Postgres")) == [postgres]
+    with pytest.raises(PgError, match='invalid value for parameter "TimeZone"'):
+        texts("timestamptz", column, FormatOptions(timezone="Mars/Olympus"))

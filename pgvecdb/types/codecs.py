@@ -291,8 +291,6 @@ _DUCK_SCALARS: dict[str, int] = {
     "UBIGINT": 1700,
     "HUGEINT": 1700,
     "UHUGEINT": 1700,
-    "VARINT": 1700,
-    "BIGNUM": 1700,
     "FLOAT": 700,
     "DOUBLE": 701,
     "DECIMAL": 1700,
@@ -310,7 +308,6 @@ _DUCK_SCALARS: dict[str, int] = {
     "INTERVAL": 1186,
     "UUID": 2950,
     "JSON": 3802,
-    "BIT": 1562,
     '"NULL"': 25,
     "NULL": 25,
 }

@@ -102,6 +102,7 @@ class Zone:
     name: str
     info: dt.tzinfo
     arrow_name: str  # what Arrow accepts as a timestamp's tz
+    fixed_abbreviation: str | None = None  # what a fixed-offset zone is called, if anything
 
     def offset_at(self, utc_micros: int) -> int:
         """Seconds east of UTC at an instant (clamped to the years datetime can hold)."""
@@ -111,7 +112,7 @@ class Zone:
 
     def abbreviation_at(self, utc_micros: int) -> str | None:
         if isinstance(self.info, dt.timezone):
-            return None
+            return self.fixed_abbreviation
         moment = _utc_datetime(max(min(utc_micros, _MAX_DATETIME_USECS), _MIN_DATETIME_USECS))
         name = moment.astimezone(self.info).tzname()
         return name if name and name[0] not in "+-" else None
@@ -138,23 +139,30 @@ def _utc_datetime(micros: int) -> dt.datetime:
 
 
 _NUMERIC_ZONE = re.compile(r"([+-]?)(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?")
+_POSIX_ZONE = re.compile(r"(?:UTC|GMT)([+-])(\d{1,2})(?::(\d{2}))?", re.IGNORECASE)
 
 
 @lru_cache(maxsize=64)
 def session_zone(name: str) -> Zone:
     """The zone a TimeZone setting names: an IANA name, an abbreviation, or hours east of UTC.
 
-    A bare number is hours east of UTC, as ``SET TIME ZONE 3`` means in PostgreSQL.
+    A bare number is hours east of UTC, as ``SET TIME ZONE 3`` means in PostgreSQL; a POSIX
+    spec such as 'UTC+3' counts hours west of UTC, as POSIX does.
     """
     text = name.strip()
     if text.upper() in ("UTC", "GMT", "Z", "ETC/UTC", "UCT", "ZULU"):
-        return Zone("UTC", dt.timezone.utc, "UTC")
+        return Zone("UTC", dt.timezone.utc, "UTC", "UTC")
     try:
         return Zone(text, ZoneInfo(text), text)
     except (ZoneInfoNotFoundError, ValueError):
         pass
     if text.upper() in _ABBREVIATIONS:
-        return _fixed_zone(text, _ABBREVIATIONS[text.upper()])
+        return _fixed_zone(text, _ABBREVIATIONS[text.upper()], text.upper())
+    posix = _POSIX_ZONE.fullmatch(text)
+    if posix:
+        sign, hours, minutes = posix.groups()
+        west = int(hours) * 3600 + int(minutes or 0) * 60
+        return _fixed_zone(text, west if sign == "-" else -west, text[:3].upper())
     match = _NUMERIC_ZONE.fullmatch(text)
     if match:
         sign, hours, minutes, seconds = match.groups()
@@ -163,10 +171,11 @@ def session_zone(name: str) -> Zone:
     raise InvalidParameterValue(f'invalid value for parameter "TimeZone": "{name}"')
 
 
-def _fixed_zone(name: str, offset_seconds: int) -> Zone:
+def _fixed_zone(name: str, offset_seconds: int, abbreviation: str | None = None) -> Zone:
     sign = "-" if offset_seconds < 0 else "+"
     hours, rest = divmod(abs(offset_seconds), 3600)
-    return Zone(name, dt.timezone(dt.timedelta(seconds=offset_seconds)), f"{sign}{hours:02d}:{rest // 60:02d}")
+    return Zone(name, dt.timezone(dt.timedelta(seconds=offset_seconds)), f"{sign}{hours:02d}:{rest // 60:02d}",
+                abbreviation)
 
 
 # --- text output ------------------------------------------------------------------------------
