@@ -161,10 +161,10 @@ def parse_copy_options(options: Mapping[str, object], *, is_from: bool,
             raise SyntaxError(f'option "{name}" not recognized')
     values.setdefault("delimiter", "," if csv else "\t")
     values.setdefault("null", "" if csv else "\\N")
-    copy = CopyOptions(**{k: v for k, v in values.items() if k not in ("quote", "escape")},
-                       quote=str(values.get("quote", '"')),
-                       escape=str(values.get("escape", values.get("quote", '"'))))
-    _check_options(copy, values, is_from)
+    values.setdefault("quote", '"')
+    values.setdefault("escape", values["quote"])
+    copy = CopyOptions(**values)  # type: ignore[arg-type]
+    _check_options(copy, given, is_from)
     _check_force_columns(copy, column_names)
     return copy
 

@@ -28,7 +28,7 @@ from pgvecdb.errors import (
     ProgramLimitExceeded,
 )
 from pgvecdb.types.codecs import DEFAULT_OPTIONS, Codec, FormatOptions, register
-from pgvecdb.types.registry import TYPES
+from pgvecdb.types.registry import TYPES, PgType
 
 MAXDIM = 6
 _NEEDS_QUOTES = re.compile(rb'[{}",\\ \t\n\r\v\f]')
@@ -290,7 +290,7 @@ class ArrayCodec(Codec):
 
     delimiter = b","
 
-    def __init__(self, pgtype, element: Codec) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, pgtype: PgType, element: Codec) -> None:
         super().__init__(pgtype)
         self.element = element
 

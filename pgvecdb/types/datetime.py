@@ -1005,15 +1005,16 @@ class TimestampCodec(Codec):
         utc = _int64_values(column)
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         out: list[bytes | None] = []
-        for loc, instant, ok in zip(local.tolist(), utc.tolist(), valid):
+        for wall_clock, instant, ok in zip(local.tolist(), utc.tolist(), valid):
             if not ok:
                 out.append(None)
             elif not self.with_zone:
-                out.append(timestamp_text(loc, options).encode())
+                out.append(timestamp_text(wall_clock, options).encode())
             else:
-                offset = (loc - instant) // USECS_PER_SEC if loc != instant else zone.offset_at(instant)
-                local_time = instant + offset * USECS_PER_SEC if abs(instant) < TIMESTAMP_INFINITY else instant
-                out.append(timestamp_text(local_time, options, offset, zone.abbreviation_at(instant)).encode())
+                offset = zone.offset_at(instant)
+                finite = TIMESTAMP_MINUS_INFINITY < instant < TIMESTAMP_INFINITY
+                shown = instant + offset * USECS_PER_SEC if finite else instant
+                out.append(timestamp_text(shown, options, offset, zone.abbreviation_at(instant)).encode())
         return out
 
     def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:

@@ -449,11 +449,16 @@ def numeric_recv(data: bytes) -> Decimal:
     return -value if sign == NUMERIC_NEG else value
 
 
+_NUMERIC_SPECIALS = {"nan": "NaN", "infinity": "Infinity", "+infinity": "Infinity", "-infinity": "-Infinity",
+                     "inf": "Infinity", "+inf": "Infinity", "-inf": "-Infinity"}
+
+
 def parse_numeric_text(text: str) -> Decimal:
+    """numeric_in: decimal digits with optional exponent and underscores, NaN and infinities."""
     stripped = text.strip()
-    lowered = stripped.lower()
-    if lowered in ("nan", "infinity", "+infinity", "-infinity", "inf", "+inf", "-inf"):
-        return Decimal(lowered.replace("inf", "Infinity").replace("Infinityinity", "Infinity"))
+    special = _NUMERIC_SPECIALS.get(stripped.lower())
+    if special is not None:
+        return Decimal(special)
     if _FLOAT.fullmatch(text) is None:
         raise InvalidTextRepresentation(f'invalid input syntax for type numeric: "{text}"')
     try:
