@@ -251,6 +251,19 @@ def test_table_size_counts_the_files(store):
     assert on_disk >= rows(range(1000)).nbytes
 
 
+def test_a_table_without_columns_keeps_its_row_count(tmp_path, store):
+    store.create_table(TABLE + 1, pa.schema([]))
+    txn = store.begin()
+    txn.insert(TABLE + 1, pa.table({"x": [1, 2, 3]}).select([]))
+    txn.commit()
+    image = crash_image(store, tmp_path / "image")
+    recovered = open_store(image, QUIET)
+    try:
+        assert recovered.begin().scan(TABLE + 1).num_rows == 3
+    finally:
+        recovered.close()
+
+
 def test_the_in_memory_store_runs_the_same_code_without_files():
     store = open_store(None, QUIET)
     try:

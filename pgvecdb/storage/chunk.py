@@ -2,7 +2,7 @@
 
 A chunk is an Arrow table whose columns hold fields (named by ``field_ids``, see
 ``storage.schema``) followed by the ``__rowid`` column. It travels as an IPC *stream* in a
-WAL record (without the row ids, which the record gives as a range) and lives as an IPC
+WAL record (whose header gives the real row ids, as a range) and lives as an IPC
 *file* holding one record batch in a sealed segment, opened memory-mapped so that scans
 never copy it. The field ids are kept in the schema metadata, so every file says what it
 holds.
@@ -33,9 +33,11 @@ class Chunk:
     @classmethod
     def from_rows(cls, rows: pa.Table, fields: Sequence[FieldMeta], rowids: np.ndarray) -> "Chunk":
         """A chunk of ``rows`` (columns named as ``fields``) with the given row ids."""
-        columns = list(rows.columns) + [pa.array(rowids, pa.int64())]
         schema = pa.schema([f.field for f in fields] + [ROWID_FIELD])
-        return cls(pa.Table.from_arrays(columns, schema=schema), tuple(f.id for f in fields))
+        data = rows.select([]).append_column(ROWID_FIELD, pa.array(rowids, pa.int64()))
+        for i, column in enumerate(rows.columns):
+            data = data.add_column(i, schema.field(i), column)
+        return cls(data, tuple(f.id for f in fields))
 
     @property
     def num_rows(self) -> int:
@@ -86,9 +88,9 @@ def _field_ids(schema: pa.Schema) -> tuple[int, ...]:
 
 
 def encode_stream(chunk: Chunk) -> pa.Buffer:
-    """The chunk's fields, without row ids, as an IPC stream."""
-    data = chunk.data.drop_columns([ROWID])
-    data = data.replace_schema_metadata(_with_field_ids(data.schema, chunk.field_ids).metadata)
+    """The chunk as an IPC stream. Its row ids are provisional: the WAL record gives the
+    real ones as a range (``decode_stream``)."""
+    data = chunk.data.replace_schema_metadata(_with_field_ids(chunk.data.schema, chunk.field_ids).metadata)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, data.schema) as writer:
         writer.write_table(data)
@@ -98,10 +100,8 @@ def encode_stream(chunk: Chunk) -> pa.Buffer:
 def decode_stream(payload: memoryview | bytes, first_rowid: int) -> Chunk:
     """The chunk ``encode_stream`` wrote, its rows numbered from ``first_rowid``."""
     data = pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
-    field_ids = _field_ids(data.schema)
-    rowids = np.arange(first_rowid, first_rowid + data.num_rows, dtype=np.int64)
-    data = data.append_column(ROWID_FIELD, pa.array(rowids)).replace_schema_metadata(None)
-    return Chunk(data, field_ids)
+    chunk = Chunk(data.replace_schema_metadata(None), _field_ids(data.schema))
+    return chunk.with_rowids(np.arange(first_rowid, first_rowid + data.num_rows, dtype=np.int64))
 
 
 def write_file(path: str, chunk: Chunk) -> int:

@@ -293,9 +293,12 @@ class SegmentStore:
         return self.wal.append(record_type, parts) if self.wal is not None else None
 
     # transactions ---------------------------------------------------------------------
-    def begin(self) -> SegmentTransaction:
+    def _check_open(self) -> None:
         if self._closed:
-            raise ObjectNotInPrerequisiteState("the store is closed")
+            raise ObjectNotInPrerequisiteState("the database is closed")
+
+    def begin(self) -> SegmentTransaction:
+        self._check_open()
         txn = SegmentTransaction(self)
         with self.commit_lock:
             self._open[txn.id] = txn
@@ -312,6 +315,7 @@ class SegmentStore:
 
     def publish(self, commits: list[TableCommit], sync: bool | None) -> None:
         """Log and publish one transaction's writes, all at once."""
+        self._check_open()
         parts = {id(c): [insert_part(c.table_id, chunk) for chunk in c.chunks] for c in commits} if self.wal else {}
         with self.commit_lock:
             tables = dict(self.tables)

@@ -372,6 +372,8 @@ class SegmentTransaction:
 
 def conform(rows: pa.Table, meta: TableMeta) -> pa.Table:
     """``rows`` with the table's columns in order and types; columns it lacks are NULL."""
+    if not meta.fields:
+        return rows.select([])  # keeps the row count, which from_arrays([]) would lose
     columns = []
     for f in meta.fields:
         if f.name in rows.column_names:
