@@ -241,7 +241,7 @@ def limit_printout_length(text: str) -> str:
 
 
 def _with_context(err: PgError, context: str) -> PgError:
-    err.context = context  # type: ignore[attr-defined]
+    err.context = context
     return err
 
 
@@ -381,8 +381,9 @@ class CopyFromStdin(CopyIn):
     ``columns`` are the target columns in the data's order (name, type OID, typmod);
     ``sink`` receives each batch as a pyarrow Table with one storage-typed column per
     target column. Data is parsed once ``parse_threshold_bytes`` are waiting, and batches
-    of about ``batch_rows`` rows go to the sink. Batches already handed to the sink stay there when a later part of
-    the data fails: the caller runs the COPY in a transaction and rolls it back on error.
+    of about ``batch_rows`` rows go to the sink. Batches already handed to the sink stay
+    there when a later part of the data fails: the caller runs the COPY in a transaction
+    and rolls it back on error.
     """
 
     def __init__(self, table_name: str, columns: list[ColumnInfo], options: CopyOptions,
@@ -444,7 +445,7 @@ class CopyFromStdin(CopyIn):
         if self._csv is not None:
             self._parse_csv(self._carry + text, final)
         else:
-            self._parse_text(text, final)
+            self._parse_text(text)
 
     def _decode_complete_lines(self, final: bool) -> str:
         """Decode the pending bytes up to the last newline (all of them at the end)."""
@@ -458,7 +459,7 @@ class CopyFromStdin(CopyIn):
             raise _with_context(_invalid_utf8(chunk, exc.start), f"COPY {self.table_name}, line {line}") from None
 
     # text format
-    def _parse_text(self, text: str, final: bool) -> None:
+    def _parse_text(self, text: str) -> None:
         if not text:
             return
         lines = text.split("\n")
