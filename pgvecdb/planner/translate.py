@@ -17,6 +17,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
+import pyarrow as pa
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
@@ -315,11 +316,20 @@ class Translator:
         return self._typed(cast, ref)
 
     def decode_literal(self, text: str, ref: TypeRef, origin: exp.Expression | None) -> object:
-        pgtype = registry.lookup(ref.name)
+        """Parse a literal as PostgreSQL's input function would, then apply the typmod.
+
+        Like PostgreSQL, a malformed literal is reported at the literal's position, but a
+        value that does not fit the typmod (vector(2) given 3 dimensions) is not.
+        """
+        codec = codec_for(registry.lookup(ref.name).oid)
         try:
-            return codec_for(pgtype.oid).decode_text(text, ref.typmod)
+            value = codec.decode_text(text, -1)
         except PgError as err:
             raise err.with_position(self._position(origin))
+        if ref.typmod >= 0:
+            duck = pa.array([value], type=codec.duck_arrow_type())
+            codec.from_duck(duck, ref.typmod)
+        return value
 
     def coerce(self, node: exp.Expression, ref: TypeRef) -> exp.Expression:
         """Give an untyped literal or parameter the type ``ref`` (PostgreSQL's unknown resolution)."""

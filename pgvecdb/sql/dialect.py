@@ -88,7 +88,12 @@ class PgVector(Postgres):
     """The SQL pgvecdb accepts: PostgreSQL with pgvector."""
 
     class Tokenizer(Postgres.Tokenizer):
-        KEYWORDS = {**Postgres.Tokenizer.KEYWORDS, **_BORROWED_TOKENS}
+        # pgvector's vector(n) is a user-defined type like halfvec(n), not the VECTOR type
+        # sqlglot knows from other dialects (VECTOR(FLOAT, 3)).
+        KEYWORDS = {
+            **{k: v for k, v in Postgres.Tokenizer.KEYWORDS.items() if k != "VECTOR"},
+            **_BORROWED_TOKENS,
+        }
 
     Parser = PgVectorParser
     Generator = PgVectorGenerator

@@ -68,7 +68,8 @@ def typmod_for(pgtype: PgType, args: list[str]) -> int:
         try:
             ints.append(int(arg))
         except ValueError:
-            raise PgSyntaxError("type modifiers must be simple constants or identifiers") from None
+            raise PgError(f'invalid input syntax for type integer: "{arg.strip(chr(39))}"',
+                          sqlstate="22P02") from None
     name = pgtype.name
     if name in VECTOR_TYPES:
         if len(ints) > 1:
