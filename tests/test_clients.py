@@ -346,6 +346,25 @@ def test_server_stops_cleanly_and_restarts_on_its_data(start_server, tmp_path, s
         assert connection.execute("SELECT id FROM kept ORDER BY id").fetchall() == [(1,), (2,)]
 
 
+def test_stopping_the_server_ends_a_running_query(fresh_server):
+    busy = fresh_server.connect()
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            busy.execute("SELECT pg_sleep(60)")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert fresh_server.stop() == 0
+    worker.join()
+    busy.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], psycopg.OperationalError)
+    assert "Traceback" not in fresh_server.log
+
+
 def test_a_second_server_on_the_same_data_directory_is_refused(fresh_server, start_server):
     with pytest.raises(ServerStartError) as info:
         start_server(fresh_server.data_dir)

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 MAX_PENDING_INPUT = 16 * 1024 * 1024
 # How long a stopping server waits for running statements to notice their cancellation.
 SHUTDOWN_GRACE_SECONDS = 10.0
+SHUTDOWN_CANCEL_INTERVAL = 0.05
 
 
 class CancelRegistry:
@@ -145,9 +146,19 @@ class ClientProtocol(asyncio.Protocol):
         self._end_input()
         self._inbox.clear()
         self._inbox.append(admin_shutdown())
-        if self._busy:
-            self._handler.shut_down()
+        self._cancel_for_shutdown()
         self._pump()
+
+    def _cancel_for_shutdown(self) -> None:
+        """Cancel the running batch, again until it ends: a cancel that lands between two
+        statements, or before the first has started, would otherwise be lost."""
+        if self._busy and not self._lost:
+            self._handler.shut_down()
+            self._loop.call_later(SHUTDOWN_CANCEL_INTERVAL, self._cancel_for_shutdown)
+
+    def abort(self) -> None:
+        """Drop the connection at once (a client not reading what it asked for)."""
+        self._transport.abort()
 
     # --- internals ------------------------------------------------------------------------
 
@@ -169,7 +180,6 @@ class ClientProtocol(asyncio.Protocol):
 
     def _end_input(self) -> None:
         self._input_ended = True
-        self._resume_reading()
 
     def _pump(self) -> None:
         """Hand the queued messages to the handler unless a batch is already running."""
@@ -260,11 +270,21 @@ class Server:
             self._all_released.clear()
             for connection in list(self.connections):
                 connection.shut_down()
-            try:
-                await asyncio.wait_for(self._all_released.wait(), SHUTDOWN_GRACE_SECONDS)
-            except TimeoutError:
-                log.warning("%d connections still busy at shutdown", len(self.connections))
+            if not await self._wait_for_connections():
+                log.warning("aborting %d connections still busy at shutdown", len(self.connections))
+                for connection in list(self.connections):
+                    connection.abort()
+                await self._wait_for_connections()
         await asyncio.get_running_loop().run_in_executor(None, self.runner.shutdown)
+
+
+    async def _wait_for_connections(self) -> bool:
+        """Wait a while for every connection to be released; say whether they were."""
+        try:
+            await asyncio.wait_for(self._all_released.wait(), SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            return False
+        return True
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
