@@ -46,9 +46,9 @@ def _figure(node: exp.Expression) -> tuple[str | None, int]:
     if isinstance(node, exp.Case):
         return "case", 1
     if isinstance(node, exp.Array):
-        return "array", 1
+        return "array", 2  # ARRAY[] acts like a function
     if isinstance(node, exp.Tuple):
-        return "row", 1
+        return "row", 2
     if isinstance(node, exp.Exists):
         return "exists", 2
     if isinstance(node, exp.Subquery):

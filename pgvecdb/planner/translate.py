@@ -525,6 +525,8 @@ class Translator:
         for key, overload in candidates:
             if all(t is not None and _base_name(t) == want for t, want in zip(types, key[1])):
                 return _with_args(overload, key[1])
+        if name in BUILTIN_NAMESAKES and all(t is None or t.is_unknown for t in types):
+            return None  # PostgreSQL resolves unknown arguments to its own text functions first
         for key, overload in candidates:  # untyped literals/parameters take the overload's types
             if all(t is None or t.is_unknown or _base_name(t) == want or _implicit(t, want)
                    for t, want in zip(types, key[1])):
@@ -585,6 +587,11 @@ def _is_special(ref: TypeRef | None) -> bool:
 
 
 TEXT_TYPES = ("text", "varchar", "bpchar", "name", "unknown")
+
+# Built-in functions that pgvector or bit strings overload: with only untyped arguments,
+# PostgreSQL picks the built-in (text) version.
+BUILTIN_NAMESAKES = {"length", "octet_length", "bit_length", "bit_count", "get_bit", "set_bit",
+                     "substring", "substr", "overlay", "position", "avg", "sum"}
 
 
 def _has_codec(ref: TypeRef) -> bool:
