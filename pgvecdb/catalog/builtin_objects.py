@@ -261,3 +261,16 @@ def proc_rows(ctx: SystemContext) -> list[Row]:
             "proargtypes": arg_oids, "prosrc": "aggregate_dummy" if f.aggregate else f.name, "probin": "$libdir/vector",
         })
     return rows
+
+
+def operator_rows(ctx: SystemContext) -> list[Row]:
+    """pg_operator: pgvector's operators."""
+    namespace = extension_namespace(ctx.catalog, "vector")
+    return [
+        {
+            "oid": op.oid, "oprname": op.name, "oprnamespace": namespace, "oprowner": BOOTSTRAP_SUPERUSER_OID,
+            "oprkind": "b", "oprcanmerge": False, "oprcanhash": op.name == "=", "oprleft": TYPES[op.left].oid,
+            "oprright": TYPES[op.right].oid, "oprresult": TYPES[op.result].oid, "oprcode": op.function,
+        }
+        for op in vector_objects.OPERATORS
+    ]

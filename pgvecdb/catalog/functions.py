@@ -50,10 +50,15 @@ def _c_divide(a: int, b: int) -> int:
     return quotient if a >= 0 else -quotient
 
 
+def _type_oid(name: str | None) -> int | None:
+    return None if name is None else type_name_oid(name)
+
+
 def register(con: duckdb.DuckDBPyConnection) -> None:
     """Install the UDFs on ``con`` (they are visible to its cursors too)."""
-    # format_type(oid, NULL) differs from format_type(oid, -1), so NULLs reach the function.
+    # format_type(oid, NULL) differs from format_type(oid, -1), so NULLs reach the function;
+    # both functions answer NULL for a type they do not know.
     con.create_function(FORMAT_TYPE, format_type, ["BIGINT", "INTEGER"], "VARCHAR", null_handling="special")
-    con.create_function(TYPE_OID, type_name_oid, ["VARCHAR"], "BIGINT")
+    con.create_function(TYPE_OID, _type_oid, ["VARCHAR"], "BIGINT", null_handling="special")
     con.create_function(QUOTE_IDENT, quote_ident, ["VARCHAR"], "VARCHAR")
     con.create_function(SIZE_PRETTY, size_pretty, ["BIGINT"], "VARCHAR")

@@ -21,7 +21,7 @@ from pgvecdb.catalog import information_schema, pg_relations, pg_types, session_
 from pgvecdb.catalog.model import BOOTSTRAP_SUPERUSER_OID, INFORMATION_SCHEMA_NAMESPACE_OID, PG_CATALOG_NAMESPACE_OID
 from pgvecdb.catalog.system_relation import Row, RowSource, SystemContext, SystemRelation, columns, no_rows, pg_type
 
-__all__ = ["SystemContext", "is_system_relation", "system_relation", "RELATIONS"]
+__all__ = ["SystemContext", "is_system_relation", "system_relation", "column_types", "RELATIONS"]
 
 
 def _relation(name: str, oid: int, spec: str, rows: RowSource = no_rows, kind: str = "r") -> SystemRelation:
@@ -99,6 +99,10 @@ _PG_CATALOG = [
         proallargtypes oid[], proargmodes char[], proargnames text[], proargdefaults pg_node_tree,
         protrftypes oid[], prosrc text, probin text, prosqlbody pg_node_tree, proconfig text[],
         proacl aclitem[]""", builtin.proc_rows),
+    _relation("pg_operator", 2617, """
+        oid oid, oprname name, oprnamespace oid, oprowner oid, oprkind char, oprcanmerge bool,
+        oprcanhash bool, oprleft oid, oprright oid, oprresult oid, oprcom oid, oprnegate oid,
+        oprcode regproc, oprrest regproc, oprjoin regproc""", builtin.operator_rows),
     _relation("pg_database", 1262, """
         oid oid, datname name, datdba oid, encoding int4, datlocprovider char, datistemplate bool,
         datallowconn bool, datconnlimit int4, datfrozenxid xid, datminmxid xid, dattablespace oid,
@@ -160,6 +164,16 @@ _PG_CATALOG = [
         oid oid, castsource oid, casttarget oid, castfunc oid, castcontext char, castmethod char"""),
     _relation("pg_init_privs", 3394, "objoid oid, classoid oid, objsubid int4, privtype char, initprivs aclitem[]"),
     _relation("pg_seclabel", 3596, "objoid oid, classoid oid, objsubid int4, provider text, label text"),
+    _relation("pg_conversion", 2607, """
+        oid oid, conname name, connamespace oid, conowner oid, conforencoding int4, contoencoding int4,
+        conproc regproc, condefault bool"""),
+    _relation("pg_ts_config", 3602, "oid oid, cfgname name, cfgnamespace oid, cfgowner oid, cfgparser oid"),
+    _relation("pg_db_role_setting", 2964, "setdatabase oid, setrole oid, setconfig text[]"),
+    _relation("pg_subscription", 6100, """
+        oid oid, subdbid oid, subskiplsn int8, subname name, subowner oid, subenabled bool, subbinary bool,
+        substream char, subtwophasestate char, subdisableonerr bool, subpasswordrequired bool,
+        subrunasowner bool, subconninfo text, subslotname name, subsynccommit text, subpublications text[],
+        suborigin text"""),
     _relation("pg_shdepend", 1214, """
         dbid oid, classid oid, objid oid, objsubid int4, refclassid oid, refobjid oid, deptype char"""),
     _view("pg_roles", """
@@ -209,6 +223,14 @@ def system_relation(schema: str | None, name: str, ctx: SystemContext) -> pa.Tab
     if relation is None:
         raise KeyError(f"{schema}.{name}")
     return relation.build(ctx)
+
+
+def column_types(schema: str | None, name: str) -> dict[str, str]:
+    """The PostgreSQL type of each column of a system relation (a pg_type name, "[]" appended
+    for arrays), for the planner to type references to them: the DuckDB representation
+    cannot tell ``oid`` from ``int8`` or ``"char"`` from ``text``, but clients can."""
+    relation = _find(schema, name)
+    return {c.name: c.type_name for c in relation.columns} if relation is not None else {}
 
 
 def _find(schema: str | None, name: str) -> SystemRelation | None:

@@ -372,6 +372,20 @@ def _constant(sql: str) -> Expansion:
     return lambda args: fill(sql)
 
 
+# Set-returning functions in FROM that are views here: name -> the relation and its columns.
+TABLE_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pg_available_extensions": ("pg_available_extensions", ("name", "default_version", "comment")),
+}
+
+
+def table_function(name: str) -> exp.Expression | None:
+    """``FROM pg_available_extensions()``: the rows of the view of the same name."""
+    if name not in TABLE_FUNCTIONS:
+        return None
+    relation, cols = TABLE_FUNCTIONS[name]
+    return fill(f"(SELECT {', '.join(cols)} FROM pg_catalog.{relation})")
+
+
 FUNCTIONS: dict[str, Expansion] = {
     "format_type": _format_type,
     "pg_get_userbyid": _userbyid,
@@ -396,11 +410,17 @@ FUNCTIONS: dict[str, Expansion] = {
     "quote_ident": lambda args: fill(f"{udf.QUOTE_IDENT}(__x)", x=args[0]),
     "pg_encoding_to_char": lambda args: fill("CASE __e WHEN 6 THEN 'UTF8' WHEN 0 THEN 'SQL_ASCII' ELSE '' END",
                                              e=args[0]),
+    "pg_char_to_encoding": lambda args: fill("CASE upper(__e) WHEN 'UTF8' THEN 6 WHEN 'SQL_ASCII' THEN 0 ELSE -1 END",
+                                             e=args[0]),
+    "pg_database_size": _constant("(SELECT CAST(sum(CAST(pgvc_z.bytes + pgvc_z.index_bytes AS BIGINT)) AS BIGINT) "
+                                  "FROM pg_catalog.pgvecdb_relation_size pgvc_z)"),
+    "getdatabaseencoding": _constant("'UTF8'"),
     "pg_backend_pid": lambda args: session_value("backend_pid"),
     "pg_postmaster_start_time": _constant(f"CAST('{_STARTED.isoformat()}' AS TIMESTAMPTZ)"),
     "pg_conf_load_time": _constant(f"CAST('{_STARTED.isoformat()}' AS TIMESTAMPTZ)"),
     "pg_is_in_recovery": _constant("false"),
     "pg_is_other_temp_schema": _constant("false"),
+    "pg_statistics_obj_is_visible": _constant("true"),
     "pg_my_temp_schema": _constant("CAST(0 AS BIGINT)"),
     "pg_relation_is_publishable": _publishable,
     "pg_get_partkeydef": _constant("CAST(NULL AS VARCHAR)"),
@@ -409,10 +429,12 @@ FUNCTIONS: dict[str, Expansion] = {
     "pg_get_triggerdef": _constant("CAST(NULL AS VARCHAR)"),
     "pg_get_ruledef": _constant("CAST(NULL AS VARCHAR)"),
     "pg_get_functiondef": _constant("CAST(NULL AS VARCHAR)"),
+    "pg_get_function_sqlbody": _constant("CAST(NULL AS VARCHAR)"),
     "pg_tablespace_location": _constant("''"),
     "pg_get_function_arguments": _function_arguments,
     "pg_get_function_identity_arguments": _function_arguments,
     "pg_get_function_result": _function_result,
+    "pg_partition_ancestors": lambda args: fill("unnest([__x])", x=regclass_argument(args[0])),
     "array_upper": _array_bound("len(__a)"),
     "array_lower": _array_bound("1"),
     "current_setting": current_setting,

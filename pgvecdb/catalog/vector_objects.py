@@ -37,6 +37,16 @@ class OperatorClass:
 
 
 @dataclass(frozen=True)
+class Operator:
+    oid: int
+    name: str
+    left: str  # pg_type names
+    right: str
+    result: str
+    function: str
+
+
+@dataclass(frozen=True)
 class Function:
     oid: int
     name: str
@@ -115,3 +125,23 @@ def _functions() -> tuple[Function, ...]:
 
 FUNCTIONS = _functions()
 
+
+
+def _operators() -> tuple[Operator, ...]:
+    specs: list[tuple[str, str, str, str, str]] = []
+    distances = {"<->": "l2_distance", "<#>": "vector_negative_inner_product", "<=>": "cosine_distance",
+                 "<+>": "l1_distance"}
+    for type_name in ("vector", "halfvec", "sparsevec"):
+        for symbol, function in distances.items():
+            specs.append((symbol, type_name, type_name, "float8", function.replace("vector_", f"{type_name}_", 1)))
+        for symbol, function in (("<", "lt"), ("<=", "le"), ("=", "eq"), ("<>", "ne"), (">=", "ge"), (">", "gt")):
+            specs.append((symbol, type_name, type_name, "bool", f"{type_name}_{function}"))
+    for type_name in ("vector", "halfvec"):
+        for symbol, function in (("+", "add"), ("-", "sub"), ("*", "mul"), ("||", "concat")):
+            specs.append((symbol, type_name, type_name, type_name, f"{type_name}_{function}"))
+    specs += [("<~>", "bit", "bit", "float8", "hamming_distance"), ("<%>", "bit", "bit", "float8", "jaccard_distance")]
+    first = _FIRST_OID + 600
+    return tuple(Operator(first + i, *spec) for i, spec in enumerate(specs))
+
+
+OPERATORS = _operators()

@@ -91,7 +91,8 @@ def _collate(node: exp.Collate) -> exp.Expression:
 
 def _dot(node: exp.Dot) -> exp.Expression:
     """``pg_catalog.f(...)`` -> ``f(...)``: DuckDB's own pg_catalog functions must not answer."""
-    if isinstance(node.this, exp.Identifier) and node.this.name.lower() in SYSTEM_SCHEMAS:
+    if isinstance(node.this, exp.Identifier) and node.this.name.lower() in SYSTEM_SCHEMAS \
+            and not isinstance(node.parent, exp.DataType):
         return node.expression
     return node
 
@@ -105,9 +106,15 @@ def _column(node: exp.Column) -> exp.Expression:
 
 
 def _table(node: exp.Table) -> exp.Expression:
-    """``FROM pg_catalog.generate_series(...)``: a function in FROM loses its schema."""
+    """``FROM pg_catalog.generate_series(...)``: a function in FROM loses its schema; one that
+    is a view here (``pg_available_extensions()``) becomes a subquery of the view."""
     if isinstance(node.this, exp.Func) and node.text("db").lower() in SYSTEM_SCHEMAS:
         node.set("db", None)
+    if isinstance(node.this, exp.Anonymous):
+        rows = sf.table_function(node.this.name.lower())
+        if rows is not None:
+            return exp.Subquery(this=rows.this if isinstance(rows, exp.Subquery) else rows,
+                                alias=node.args.get("alias"))
     return node
 
 
