@@ -192,6 +192,7 @@ class ConnectionHandler:
             self.session = self._open_session(message)
         except PgError as err:
             raise fatal(err) from None
+        log.debug("session for user %r, database %r", message.user, message.database)
         self._out.write(backend.AUTHENTICATION_OK)
         for name, value in self.session.parameter_status().items():
             self._out.write(backend.parameter_status(name, value))

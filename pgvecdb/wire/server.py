@@ -96,6 +96,7 @@ class ClientProtocol(asyncio.Protocol):
         self._handler = ConnectionHandler(self._server.open_session, self._output,
                                           (self._process_id, secret))
         self._server.connections.add(self)
+        log.debug("connection %d from %s", self._process_id, transport.get_extra_info("peername"))
 
     def data_received(self, data: bytes) -> None:
         if self._input_ended:
@@ -216,6 +217,7 @@ class ClientProtocol(asyncio.Protocol):
     def _released(self, future: "asyncio.Future[None]") -> None:
         if future.exception() is not None:
             log.error("closing a session failed", exc_info=future.exception())
+        log.debug("connection %d closed", self._process_id)
         self._server.connection_released(self)
 
     def _pause_reading(self) -> None:
