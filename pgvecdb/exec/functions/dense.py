@@ -389,10 +389,26 @@ def _group_sums(members: FloatLists, group_of: np.ndarray, group_count: int, dty
         their_groups = group_of[chosen]
         boundaries = np.nonzero(np.r_[True, their_groups[1:] != their_groups[:-1]])[0]
         with np.errstate(over="ignore", invalid="ignore"):
-            group_sums = np.add.reduceat(matrix, boundaries, axis=0)
+            group_sums = _sums_in_row_order(matrix, boundaries)
         target = group_starts[their_groups[boundaries]]
         sums[concatenated_ranges(target, np.full(target.size, dim))] = group_sums.reshape(-1)
     return sums, counts
+
+
+def _sums_in_row_order(matrix: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
+    """Column sums of each run of rows starting at ``boundaries``, adding one row at a time
+    in the matrix's precision. numpy reduces float16 in float32 and rounds once at the
+    end, so for halves the rows are added step by step, rounding after each addition as
+    pgvector's halfvec_add does."""
+    if matrix.dtype != np.float16:
+        return np.add.reduceat(matrix, boundaries, axis=0)
+    sizes = np.diff(np.r_[boundaries, len(matrix)])
+    sums = matrix[boundaries].copy()
+    for step in range(1, int(sizes.max(initial=0))):
+        active = sizes > step
+        added = sums[active].astype(np.float32) + matrix[boundaries[active] + step].astype(np.float32)
+        sums[active] = added.astype(np.float16)
+    return sums
 
 
 # --------------------------------------------------------------------------------------
