@@ -35,6 +35,9 @@ _TEXT_TYPES = frozenset({"text", "varchar", "name", "char", "bpchar", "character
 # Columns of the system relations whose type is an array (compared with '{...}' literals).
 _ARRAY_COLUMNS = frozenset(col.name for r in RELATIONS.values() for col in r.columns
                            if col.type_name.endswith("[]") or col.type_name in ("int2vector", "oidvector"))
+# int2vector and oidvector columns (pg_index.indkey ...), whose subscripts start at 0.
+_ZERO_BASED_COLUMNS = frozenset(col.name for r in RELATIONS.values() for col in r.columns
+                                if col.type_name in ("int2vector", "oidvector"))
 _SESSION_FUNCTIONS: dict[type, str] = {
     exp.CurrentUser: "current_user",
     exp.SessionUser: "session_user",
@@ -217,10 +220,34 @@ def _shown_as_text(node: exp.Expression) -> bool:
 
 def _function(node: exp.Expression) -> exp.Expression:
     name = _function_name(node)
+    if name == "generate_subscripts":
+        return _zero_based_subscripts(node)
     expand = sf.FUNCTIONS.get(name)
     if expand is None:
         return node
-    return expand(_arguments(node))
+    args = _arguments(node)
+    return _keep_parameters(expand(args), args)
+
+
+def _keep_parameters(expanded: exp.Expression, args: list[exp.Expression]) -> exp.Expression:
+    """An expansion that ignores an argument (``pretty`` of pg_get_constraintdef ...) must still
+    reference the client's parameters in it: the client binds a value to each of them."""
+    present = {p.sql() for p in expanded.find_all(exp.Parameter, exp.Placeholder)}
+    dropped = {p.sql(): p for a in args for p in a.find_all(exp.Parameter, exp.Placeholder) if p.sql() not in present}
+    if not dropped:
+        return expanded
+    fields = [exp.PropertyEQ(this=exp.to_identifier("value"), expression=expanded)]
+    fields += [exp.PropertyEQ(this=exp.to_identifier(f"unused{i}"), expression=p.copy())
+               for i, p in enumerate(dropped.values())]
+    return exp.StructExtract(this=exp.Struct(expressions=fields), expression=exp.Literal.string("value"))
+
+
+def _zero_based_subscripts(node: exp.Anonymous) -> exp.Expression:
+    """``generate_subscripts(indkey, 1)`` counts from 0 in PostgreSQL, from 1 in DuckDB."""
+    array = node.expressions[0] if node.expressions else None
+    if isinstance(array, exp.Column) and array.name in _ZERO_BASED_COLUMNS:
+        return exp.Sub(this=node.copy(), expression=exp.Literal.number(1))
+    return node
 
 
 def _function_name(node: exp.Expression) -> str:
