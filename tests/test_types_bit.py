@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from pgvector import Bit
@@ -125,3 +126,13 @@ def test_empty_bit_string() -> None:
     assert pack_bits("") == b""
     assert bits_to_binary("") == b"\x00\x00\x00\x00"
     assert bits_from_binary(b"\x00\x00\x00\x00") == ""
+
+
+def test_binary_copy_fields_of_fixed_width() -> None:
+    codec = codec_for(BIT)
+    fields = np.frombuffer(Bit("101").to_binary() + b"\x00\x00\x00\x03\xff", dtype=np.uint8).reshape(2, 5)
+    assert codec.parse_binary_fixed(fields, 3).to_pylist() == [b"\xa0", b"\xe0"]
+    with pytest.raises(PgError, match=r"bit string length 3 does not match type bit\(4\)"):
+        codec.parse_binary_fixed(fields, 4)
+    varying = codec_for(VARBIT).parse_binary_fixed(fields, -1)
+    assert varying.to_pylist() == [{"length": 3, "data": b"\xa0"}, {"length": 3, "data": b"\xe0"}]

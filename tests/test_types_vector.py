@@ -344,3 +344,15 @@ def test_sparsevec_storage_round_trip_and_checks() -> None:
         codec.from_duck(unsorted)
     assert codec.parse_text_column(["{2:1}/3", None], 3).to_pylist() == [
         {"dim": 3, "indices": [1], "values": [1.0]}, None]
+
+
+def test_binary_copy_fields_of_fixed_width() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    rows = [Vector([1.0, 2.0]).to_binary(), Vector([3.0, -4.5]).to_binary()]
+    buffer = np.frombuffer(b"".join(b"\x00\x02" + r for r in rows), dtype=np.uint8).reshape(2, -1)
+    fields = buffer[:, 2:]  # strided, as the COPY reader hands them over
+    assert codec.parse_binary_fixed(fields, 2).to_pylist() == [[1.0, 2.0], [3.0, -4.5]]
+    with pytest.raises(PgError, match="expected 3 dimensions, not 2"):
+        codec.parse_binary_fixed(fields, 3)
+    with pytest.raises(PgError, match="expected unused to be 0, not 1"):
+        codec.parse_binary_fixed(np.frombuffer(b"\x00\x01\x00\x01" + bytes(4), dtype=np.uint8).reshape(1, 8))

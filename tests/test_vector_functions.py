@@ -301,6 +301,8 @@ def test_halfvec_sum_rounds_after_every_addition(con) -> None:
         ("pgv_vector_accum([], {v})", "ERROR XX000 vector_accum: expected state array"),
         ("pgv_vector_combine([1,2], [3,4])", [4.0, 6.0]),
         ("pgv_vector_combine([1,2], [3,NULL])", "ERROR XX000 vector_combine: expected state array"),
+        ("pgv_vector_combine([0], (SELECT list(n::DOUBLE) FROM range(1, 16003) t(n)))",
+         "ERROR 54000 vector cannot have more than 16000 dimensions"),
     ],
 )
 def test_state_functions(con, sql: str, expected: object) -> None:

@@ -29,7 +29,7 @@ from pgvecdb.errors import (
     StringDataRightTruncation,
 )
 from pgvecdb.types import registry
-from pgvecdb.types.codecs import Codec, register
+from pgvecdb.types.codecs import DEFAULT_OPTIONS, Codec, FormatOptions, register
 from pgvecdb.types.vector import as_array, concatenated_ranges, null_mask, offsets_from_lengths, validity
 
 VARBIT_MAX_LEN = 2**31 - 1 - 8 + 1  # PostgreSQL's VARBITMAXLEN
@@ -272,25 +272,39 @@ class BitCodec(Codec):
         bits.check(typmod, self.varying)
         return bits.to_fixed_storage(typmod) if self._fixed(typmod) else bits.to_varying_storage()
 
-    def encode_text(self, column: pa.Array, **_options: object) -> list[bytes | None]:
+    def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         column = as_array(column)
         strings = column.field(0).to_pylist()
         return [s.encode() if s is not None and ok else None for s, ok in zip(strings, validity(column))]
 
-    def encode_binary(self, column: pa.Array, **_options: object) -> list[bytes | None]:
+    def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         column = as_array(column)
         strings = column.field(0).to_pylist()
         return [bits_to_binary(s) if s is not None and ok else None for s, ok in zip(strings, validity(column))]
 
-    def decode_text(self, text: str, typmod: int = -1) -> object:
+    def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> object:
         return {registry.BIT_TAG: parse_bit(text, typmod, self.varying)}
 
     def decode_binary(self, data: bytes, typmod: int = -1) -> object:
         return {registry.BIT_TAG: bits_from_binary(data, typmod, self.varying)}
 
-    def parse_text_column(self, values: Sequence[str | None], typmod: int = -1) -> pa.Array:
+    def parse_text_column(
+        self, values: Sequence[str | None], typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS
+    ) -> pa.Array:
         bit_strings = [None if v is None else parse_bit(v, typmod, self.varying) for v in values]
         return self._storage(BitChars.from_strings(bit_strings), typmod)
+
+    def parse_binary_fixed(self, fields: np.ndarray, typmod: int = -1) -> pa.Array:
+        """Binary COPY fields of one width; for bit(n) their bytes are the storage as they are."""
+        width = (typmod + 7) // 8
+        if not self._fixed(typmod) or fields.shape[1] != 4 + width:
+            return super().parse_binary_fixed(fields, typmod)
+        lengths = np.ascontiguousarray(fields[:, :4]).view(">i4").reshape(-1)
+        if (lengths != typmod).any():
+            bits_from_binary(fields[int(np.argmax(lengths != typmod))].tobytes(), typmod, self.varying)
+        data = np.ascontiguousarray(fields[:, 4:])
+        data[:, -1] &= (0xFF << (-typmod % 8)) & 0xFF  # trailing pad bits are zero, as bit_recv makes them
+        return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(data), [None, pa.py_buffer(data)])
 
     def parse_binary_column(self, values: Sequence[bytes | None], typmod: int = -1) -> pa.Array:
         bit_strings = [None if v is None else bits_from_binary(v, typmod, self.varying) for v in values]

@@ -27,7 +27,7 @@ from pgvecdb.errors import (
     ProgramLimitExceeded,
 )
 from pgvecdb.types import registry
-from pgvecdb.types.codecs import Codec, register
+from pgvecdb.types.codecs import DEFAULT_OPTIONS, Codec, FormatOptions, register
 from pgvecdb.types.vector import (
     as_array,
     check_expected_dim,
@@ -343,7 +343,7 @@ class SparsevecCodec(Codec):
         sparse.valid &= validity(column)
         return sparse
 
-    def encode_text(self, column: pa.Array, **_options: object) -> list[bytes | None]:
+    def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         sparse = self._untag(column)
         texts = numpy_float4_texts(sparse.values)
         indices = sparse.indices.tolist()
@@ -355,17 +355,19 @@ class SparsevecCodec(Codec):
             for i, ok in enumerate(sparse.valid.tolist())
         ]
 
-    def encode_binary(self, column: pa.Array, **_options: object) -> list[bytes | None]:
+    def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         sparse = self._untag(column)
         return [sparsevec_to_binary(sparse.row(i)) if ok else None for i, ok in enumerate(sparse.valid.tolist())]
 
-    def decode_text(self, text: str, typmod: int = -1) -> object:
+    def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> object:
         return {self.tag: parse_sparsevec(text, typmod).as_duck()}
 
     def decode_binary(self, data: bytes, typmod: int = -1) -> object:
         return {self.tag: sparsevec_from_binary(data, typmod).as_duck()}
 
-    def parse_text_column(self, values: Sequence[str | None], typmod: int = -1) -> pa.Array:
+    def parse_text_column(
+        self, values: Sequence[str | None], typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS
+    ) -> pa.Array:
         vectors = [None if v is None else parse_sparsevec(v, typmod) for v in values]
         return SparseColumn.from_vectors(vectors).to_struct()
 

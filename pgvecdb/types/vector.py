@@ -34,7 +34,7 @@ from pgvecdb.errors import (
     ProgramLimitExceeded,
 )
 from pgvecdb.types import registry
-from pgvecdb.types.codecs import Codec, register
+from pgvecdb.types.codecs import DEFAULT_OPTIONS, Codec, FormatOptions, register
 
 VECTOR_MAX_DIM = 16000
 
@@ -534,7 +534,7 @@ class DenseVectorCodec(Codec):
         return list_array(lists, self.kind.storage_value_type)
 
     # DuckDB -> wire
-    def encode_text(self, column: pa.Array, **_options: object) -> list[bytes | None]:
+    def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         child, valid = untagged(column)
         lists = float_lists(child)
         texts = numpy_float4_texts(lists.values)
@@ -545,7 +545,7 @@ class DenseVectorCodec(Codec):
             for i, ok in enumerate((lists.valid & valid).tolist())
         ]
 
-    def encode_binary(self, column: pa.Array, **_options: object) -> list[bytes | None]:
+    def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         child, valid = untagged(column)
         lists = float_lists(child)
         element = np.dtype(self.kind.wire_dtype)
@@ -559,7 +559,7 @@ class DenseVectorCodec(Codec):
         ]
 
     # wire -> DuckDB parameter value
-    def decode_text(self, text: str, typmod: int = -1) -> object:
+    def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> object:
         return {self.kind.tag: self.kind.parse(text, typmod)}
 
     def decode_binary(self, data: bytes, typmod: int = -1) -> object:
@@ -582,7 +582,9 @@ class DenseVectorCodec(Codec):
         return values
 
     # COPY input -> storage
-    def parse_text_column(self, values: Sequence[str | None], typmod: int = -1) -> pa.Array:
+    def parse_text_column(
+        self, values: Sequence[str | None], typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS
+    ) -> pa.Array:
         valid = np.array([v is not None for v in values], dtype=bool)
         present = [v for v in values if v is not None]
         offsets, floats = parse_dense_column(present, self.kind.name, self.kind.max_dim)
@@ -594,25 +596,34 @@ class DenseVectorCodec(Codec):
         offsets, floats = self._binary_rows(present, typmod)
         return self.storage_from_lists(_spread(offsets, floats, valid), typmod)
 
+    def parse_binary_fixed(self, fields: np.ndarray, typmod: int = -1) -> pa.Array:
+        """Binary COPY fields of one width, as a uint8 matrix: decoded in one numpy pass."""
+        offsets, values = self._binary_matrix_rows(fields, typmod)
+        return self.storage_from_lists(FloatLists(offsets, values, np.ones(len(fields), dtype=bool)), typmod)
+
     def _binary_rows(self, rows: list[bytes], typmod: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of one size are decoded in one numpy pass; others, and a bad row (for its
-        exact error), one at a time."""
-        itemsize = np.dtype(self.kind.wire_dtype).itemsize
         sizes = {len(r) for r in rows}
-        width, remainder = divmod(sizes.pop() - _HEADER.size, itemsize) if len(sizes) == 1 else (0, 1)
-        if width < 1 or remainder:
+        if len(sizes) != 1:
             return self._binary_rows_one_by_one(rows, typmod)
-        layout = np.dtype([("dim", ">i2"), ("unused", ">i2"), ("x", self.kind.wire_dtype, (width,))])
-        table = np.frombuffer(b"".join(rows), dtype=layout)
-        bad = (table["dim"] != width) | (table["unused"] != 0)
+        matrix = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), sizes.pop())
+        return self._binary_matrix_rows(matrix, typmod)
+
+    def _binary_matrix_rows(self, fields: np.ndarray, typmod: int) -> tuple[np.ndarray, np.ndarray]:
+        """Values of one width (a uint8 matrix, one row per value, rows maybe strided);
+        a row that does not decode as the others is re-read alone for its exact error.
+        The values are not checked yet: ``storage_from_lists`` does that."""
+        element = np.dtype(self.kind.wire_dtype)
+        width, remainder = divmod(fields.shape[1] - _HEADER.size, element.itemsize)
+        if width < 1 or remainder:
+            return self._binary_rows_one_by_one([row.tobytes() for row in fields], typmod)
+        header = np.ascontiguousarray(fields[:, :_HEADER.size]).view(">i2")
+        bad = (header[:, 0] != width) | (header[:, 1] != 0)
         if bad.any():
-            self.values_from_binary(rows[int(np.argmax(bad))], typmod)
+            self.values_from_binary(fields[int(np.argmax(bad))].tobytes(), typmod)
         check_dim(width, self.kind.name, self.kind.max_dim)
         check_expected_dim(typmod, width)
-        values = table["x"].astype(np.float32).reshape(-1)
-        check_finite(values, self.kind.name)
-        offsets = np.arange(len(rows) + 1, dtype=np.int64) * width
-        return offsets, values
+        values = fields[:, _HEADER.size:].view(element).astype(np.float32).reshape(-1)
+        return np.arange(len(fields) + 1, dtype=np.int64) * width, values
 
     def _binary_rows_one_by_one(self, rows: list[bytes], typmod: int) -> tuple[np.ndarray, np.ndarray]:
         parsed = [self.values_from_binary(r, typmod) for r in rows]

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pgvecdb.errors import InternalError, PgError
+from pgvecdb.errors import InternalError, PgError, ProgramLimitExceeded
 from pgvecdb.types.bit import BitChars
 from pgvecdb.types.registry import SPARSEVEC_TAG
 from pgvecdb.types.sparsevec import SparseColumn, check_sparse_dim
@@ -420,7 +420,7 @@ def accumulate(kind: DenseKind, states: pa.Array, v: pa.Array) -> pa.Array:
     """vector_accum / halfvec_accum: {n, sums...} + one vector."""
     vectors = rows(v)
     out = []
-    for i, state in enumerate(_states(states, f"{kind.name}_accum")):
+    for i, state in enumerate(_states(kind, states, f"{kind.name}_accum")):
         x = vectors.row(i).astype(np.float64)
         dim = len(state) - 1
         if dim == 0:
@@ -438,7 +438,7 @@ def combine(kind: DenseKind, first: pa.Array, second: pa.Array) -> pa.Array:
     """vector_combine: two partial states merged."""
     out = []
     name = f"{kind.name}_combine"
-    for s1, s2 in zip(_states(first, name), _states(second, name)):
+    for s1, s2 in zip(_states(kind, first, name), _states(kind, second, name)):
         if s1[0] == 0.0:
             out.append(s2.tolist())
         elif s2[0] == 0.0:
@@ -455,7 +455,7 @@ def combine(kind: DenseKind, first: pa.Array, second: pa.Array) -> pa.Array:
 def average_of_state(kind: DenseKind, states: pa.Array) -> pa.Array:
     """vector_avg / halfvec_avg: the mean a state holds, NULL when it counted no rows."""
     results: list[np.ndarray | None] = []
-    for state in _states(states, f"{kind.name}_avg"):
+    for state in _states(kind, states, f"{kind.name}_avg"):
         if state is None or state[0] == 0.0:
             results.append(None)
             continue
@@ -472,9 +472,9 @@ def average_of_state(kind: DenseKind, states: pa.Array) -> pa.Array:
     return column(kind, FloatLists(offsets_from_lengths(lengths), values, valid))
 
 
-def _states(states: pa.Array, caller: str) -> list[np.ndarray | None]:
-    """pgvector's CheckStateArray: a non-empty float8 array without NULLs (None for a NULL
-    state, which only a kernel that sees NULLs gets)."""
+def _states(kind: DenseKind, states: pa.Array, caller: str) -> list[np.ndarray | None]:
+    """pgvector's CheckStateArray: a non-empty float8 array without NULLs, for at most the
+    type's dimensions (None for a NULL state, which only a kernel that sees NULLs gets)."""
     out: list[np.ndarray | None] = []
     for state in as_array(states).to_pylist():
         if state is None:
@@ -482,6 +482,8 @@ def _states(states: pa.Array, caller: str) -> list[np.ndarray | None]:
         elif not state or any(x is None for x in state):
             raise InternalError(f"{caller}: expected state array")
         else:
+            if len(state) - 1 > kind.max_dim:
+                raise ProgramLimitExceeded(f"{kind.name} cannot have more than {kind.max_dim} dimensions")
             out.append(np.array(state, dtype=np.float64))
     return out
 
