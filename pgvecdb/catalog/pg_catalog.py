@@ -14,6 +14,8 @@ and constraint definitions) and ``pgvecdb_relation_size``.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import pyarrow as pa
 
 from pgvecdb.catalog import builtin_objects as builtin
@@ -24,8 +26,9 @@ from pgvecdb.catalog.system_relation import Row, RowSource, SystemContext, Syste
 __all__ = ["SystemContext", "is_system_relation", "system_relation", "column_types", "RELATIONS"]
 
 
-def _relation(name: str, oid: int, spec: str, rows: RowSource = no_rows, kind: str = "r") -> SystemRelation:
-    return SystemRelation("pg_catalog", name, oid, columns(spec), rows, kind)
+def _relation(name: str, oid: int, spec: str, rows: RowSource = no_rows, kind: str = "r",
+              static_rows: Callable[[], list[Row]] | None = None) -> SystemRelation:
+    return SystemRelation("pg_catalog", name, oid, columns(spec), rows, kind, static_rows)
 
 
 _VIEW_OIDS = iter(range(12000, 12999))
@@ -44,14 +47,15 @@ _PG_CATALOG = [
         relnatts int2, relchecks int2, relhasrules bool, relhastriggers bool, relhassubclass bool,
         relrowsecurity bool, relforcerowsecurity bool, relispopulated bool, relreplident char,
         relispartition bool, relrewrite oid, relfrozenxid xid, relminmxid xid, relacl aclitem[],
-        reloptions text[], relpartbound pg_node_tree""", lambda ctx: pg_relations.class_rows(ctx) + _system_class_rows()),
+        reloptions text[], relpartbound pg_node_tree""", pg_relations.class_rows,
+              static_rows=lambda: _system_class_rows()),
     _relation("pg_attribute", 1249, """
         attrelid oid, attname name, atttypid oid, attlen int2, attnum int2, atttypmod int4, attndims int2,
         attbyval bool, attalign char, attstorage char, attcompression char, attnotnull bool,
         atthasdef bool, atthasmissing bool, attidentity char, attgenerated char, attisdropped bool,
         attislocal bool, attinhcount int2, attstattarget int2, attcollation oid, attacl aclitem[],
-        attoptions text[], attfdwoptions text[]""",
-              lambda ctx: pg_relations.attribute_rows(ctx) + _system_attribute_rows()),
+        attoptions text[], attfdwoptions text[]""", pg_relations.attribute_rows,
+              static_rows=lambda: _system_attribute_rows()),
     _relation("pg_type", 1247, """
         oid oid, typname name, typnamespace oid, typowner oid, typlen int2, typbyval bool, typtype char,
         typcategory char, typispreferred bool, typisdefined bool, typdelim char, typrelid oid,

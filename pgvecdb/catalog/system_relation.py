@@ -9,6 +9,7 @@ planner puts in place of the relation's name in a query.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 import pyarrow as pa
@@ -73,9 +74,18 @@ class SystemRelation:
     columns: tuple[Column, ...]
     rows: RowSource = field(compare=False)
     kind: str = "r"  # pg_class.relkind: 'r' catalog table, 'v' view
+    # Rows that never change (the catalog describing itself), converted to Arrow once.
+    static_rows: Callable[[], list[Row]] | None = field(default=None, compare=False)
 
     def build(self, ctx: SystemContext) -> pa.Table:
-        return to_arrow(self.columns, list(self.rows(ctx)))
+        table = to_arrow(self.columns, list(self.rows(ctx)))
+        if self.static_rows is None:
+            return table
+        return pa.concat_tables([table, self._static_table])
+
+    @cached_property
+    def _static_table(self) -> pa.Table:
+        return to_arrow(self.columns, self.static_rows())
 
 
 def columns(spec: str) -> tuple[Column, ...]:
