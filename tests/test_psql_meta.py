@@ -258,7 +258,6 @@ def test_asyncpg_introspects_a_type_it_does_not_know(described, unique_name):
     assert asyncio.run(_asyncpg_vectors(described, unique_name("av"), register=False)) == ["[1,2,3]"]
 
 
-@pytest.mark.xfail(strict=True, reason='set_type_codec needs pg_type.typtype typed "char" (OID 18) on the wire')
 def test_asyncpg_register_vector(described, unique_name):
     values = asyncio.run(_asyncpg_vectors(described, unique_name("av"), register=True))
     assert [v.to_list() for v in values] == [[1.0, 2.0, 3.0]]
