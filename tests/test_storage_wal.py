@@ -79,18 +79,30 @@ def test_a_failed_append_leaves_no_partial_record(tmp_path):
     writer = WalWriter(str(tmp_path), 1, next_lsn=1)
     writer.append(1, [Part(1, 1, 0, b"kept")])
 
-    class Exploding:
-        """A payload whose bytes cannot be read: the write fails midway through the record."""
+    class FailingMidway:
+        """A payload that writes part of itself, then fails (a full disk, say)."""
 
-        def __len__(self) -> int:
-            return 4
+        def write_to(self, sink) -> None:
+            sink.write(b"x" * 1000)
+            raise OSError("No space left on device")
 
-        def __buffer__(self, flags: int) -> memoryview:
-            raise OSError("disk gone")
-
-    with pytest.raises(Exception):
-        writer.append(1, [Part(1, 1, 0, Exploding(), crc=0)])
+    with pytest.raises(OSError):
+        writer.append(1, [Part(1, 1, 0, b"fine"), Part(1, 1, 0, FailingMidway())])
     writer.append(1, [Part(1, 1, 0, b"after")])
     writer.close()
     payloads = [bytes(r.parts[0].payload) for r in read_records(os.path.join(str(tmp_path), wal_file_name(1)))]
     assert payloads == [b"kept", b"after"]
+
+
+def test_streamed_payloads_are_checksummed_like_bytes(tmp_path):
+    class Streamed:
+        def write_to(self, sink) -> None:
+            for piece in (b"abc", memoryview(b"defg"), b"h" * 10_000_000):
+                sink.write(piece)
+
+    writer = WalWriter(str(tmp_path), 1, next_lsn=1)
+    writer.append(1, [Part(1, 1, 0, Streamed()), Part(2, 0, 0, b"tail")])
+    writer.close()
+    [record] = read_records(os.path.join(str(tmp_path), wal_file_name(1)))
+    assert bytes(record.parts[0].payload) == b"abcdefg" + b"h" * 10_000_000
+    assert bytes(record.parts[1].payload) == b"tail"

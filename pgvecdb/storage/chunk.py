@@ -87,18 +87,17 @@ def _field_ids(schema: pa.Schema) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",")) if text else ()
 
 
-def encode_stream(chunk: Chunk) -> pa.Buffer:
-    """The chunk as an IPC stream. Its row ids are provisional: the WAL record gives the
-    real ones as a range (``decode_stream``)."""
+def write_stream(chunk: Chunk, sink: object) -> None:
+    """Write the chunk as an IPC stream to ``sink`` (an object with ``write``), buffer by
+    buffer. Its row ids are provisional: the WAL record gives the real ones as a range
+    (``decode_stream``)."""
     data = chunk.data.replace_schema_metadata(_with_field_ids(chunk.data.schema, chunk.field_ids).metadata)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, data.schema) as writer:
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), data.schema) as writer:
         writer.write_table(data)
-    return sink.getvalue()
 
 
 def decode_stream(payload: memoryview | bytes, first_rowid: int) -> Chunk:
-    """The chunk ``encode_stream`` wrote, its rows numbered from ``first_rowid``."""
+    """The chunk ``write_stream`` wrote, its rows numbered from ``first_rowid``."""
     data = pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
     chunk = Chunk(data.replace_schema_metadata(None), _field_ids(data.schema))
     return chunk.with_rowids(np.arange(first_rowid, first_rowid + data.num_rows, dtype=np.int64))

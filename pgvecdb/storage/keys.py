@@ -1,7 +1,7 @@
 """Unique keys: a hash index from key to row id, kept by storage for every unique key.
 
-Each ``UniqueIndex`` maps the key of every committed row to its row id, and the keys that
-open transactions inserted to the transaction that holds them (``reserved``). An insert
+Each ``UniqueIndex`` maps the key of every committed row to its row id, and keeps the keys
+that each open transaction inserted (``reserved``: transaction id -> keys). An insert
 conflicts with a committed row (unless its own transaction deleted that row) and with a key
 another open transaction reserved: PostgreSQL would wait for that transaction, pgvecdb
 reports the conflict at once. Keys with a NULL never conflict, as in PostgreSQL.
@@ -12,7 +12,7 @@ Python cannot hash (lists from array columns) become tuples.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import pyarrow as pa
 
@@ -46,7 +46,7 @@ class UniqueIndex:
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
         self.committed: dict[object, int] = {}
-        self.reserved: dict[object, int] = {}  # key -> id of the open transaction holding it
+        self.reserved: dict[int, set] = {}  # open transaction id -> keys it inserted
 
     def keys_of(self, rows: pa.Table) -> list:
         """The key of every row of ``rows`` (which has the key columns); None if it has a NULL."""
@@ -65,7 +65,8 @@ class UniqueIndex:
 
     def rebuild(self, rows: pa.Table, rowids: Sequence[int]) -> None:
         """Index ``rows`` (every visible committed row) afresh."""
-        self.committed = {k: r for k, r in zip(self.keys_of(rows), rowids) if k is not None}
+        self.committed = dict(zip(self.keys_of(rows), rowids))
+        self.committed.pop(None, None)
 
     def publish(self, removed: Sequence, added: Sequence, added_rowids: Sequence[int]) -> None:
         """A commit deleted the rows with keys ``removed`` and inserted ``added``."""
@@ -73,7 +74,29 @@ class UniqueIndex:
             self.committed.pop(key, None)
         self.committed.update(zip(added, added_rowids))
 
-    def release(self, keys: Sequence, owner: int) -> None:
-        for key in keys:
-            if self.reserved.get(key) == owner:
-                del self.reserved[key]
+    def reserve(self, owner: int, keys: Iterable) -> None:
+        self.reserved.setdefault(owner, set()).update(keys)
+
+    def reserved_by(self, owner: int) -> set:
+        return set(self.reserved.get(owner, ()))
+
+    def restore(self, owner: int, keys: set) -> None:
+        """Make ``keys`` the reservation of ``owner`` again (a savepoint's)."""
+        self.reserved[owner] = set(keys)
+
+    def release(self, owner: int) -> None:
+        self.reserved.pop(owner, None)
+
+    def held_elsewhere(self, keys: set, owner: int, is_open: Callable[[int], bool]) -> object:
+        """One of ``keys`` that another open transaction reserved (None if none is); the
+        reservations of transactions that ended without saying so are dropped on the way."""
+        for other, held in list(self.reserved.items()):
+            if other == owner:
+                continue
+            if not is_open(other):
+                del self.reserved[other]
+                continue
+            common = keys & held
+            if common:
+                return next(iter(common))
+        return None

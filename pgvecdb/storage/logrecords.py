@@ -13,12 +13,12 @@ is at most ``arg``: recovery restarts the sequence from there.
 
 from __future__ import annotations
 
-import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
-from pgvecdb.storage.chunk import Chunk, decode_stream, encode_stream
-from pgvecdb.storage.wal import Part
+from pgvecdb.storage.chunk import Chunk, decode_stream, write_stream
+from pgvecdb.storage.wal import Part, PayloadSink
 
 TRANSACTION = 1
 SEQUENCE = 2
@@ -28,14 +28,17 @@ DELETE = 2
 SEQUENCE_VALUE = 3
 
 
-def insert_part(table_id: int, chunk: Chunk) -> Part:
-    """The INSERT part for ``chunk``; the first row id is set later (``with_first_rowid``)."""
-    payload = memoryview(encode_stream(chunk))
-    return Part(INSERT, table_id, 0, payload, zlib.crc32(payload))
+@dataclass(frozen=True)
+class _ChunkPayload:
+    chunk: Chunk
+
+    def write_to(self, sink: PayloadSink) -> None:
+        write_stream(self.chunk, sink)
 
 
-def with_first_rowid(part: Part, first_rowid: int) -> Part:
-    return Part(part.kind, part.key, first_rowid, part.payload, part.crc)
+def insert_part(table_id: int, chunk: Chunk, first_rowid: int) -> Part:
+    """The INSERT part for ``chunk``, whose rows get the ids from ``first_rowid`` on."""
+    return Part(INSERT, table_id, first_rowid, _ChunkPayload(chunk))
 
 
 def delete_part(table_id: int, rowids: np.ndarray) -> Part:

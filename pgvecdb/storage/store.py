@@ -30,7 +30,7 @@ from pgvecdb.storage import compaction, sealing
 from pgvecdb.storage.api import StorageConfig, UniqueConflict
 from pgvecdb.storage.keys import UniqueIndex, first_duplicate
 from pgvecdb.storage.layout import DataDirectory
-from pgvecdb.storage.logrecords import SEQUENCE, TRANSACTION, delete_part, insert_part, sequence_part, with_first_rowid
+from pgvecdb.storage.logrecords import SEQUENCE, TRANSACTION, delete_part, insert_part, sequence_part
 from pgvecdb.storage.maintenance import Maintenance
 from pgvecdb.storage.manifest import new_manifest, table_entry
 from pgvecdb.storage.recovery import recover
@@ -316,7 +316,6 @@ class SegmentStore:
     def publish(self, commits: list[TableCommit], sync: bool | None) -> None:
         """Log and publish one transaction's writes, all at once."""
         self._check_open()
-        parts = {id(c): [insert_part(c.table_id, chunk) for chunk in c.chunks] for c in commits} if self.wal else {}
         with self.commit_lock:
             tables = dict(self.tables)
             record: list[Part] = []
@@ -325,7 +324,7 @@ class SegmentStore:
                 state = tables.get(commit.table_id)
                 if state is None:
                     continue
-                state, table_parts, updates = self._apply(state, commit, parts.get(id(commit)))
+                state, table_parts, updates = self._apply(state, commit)
                 tables[commit.table_id] = state
                 record += table_parts
                 key_updates += updates
@@ -338,7 +337,7 @@ class SegmentStore:
         if any(s.frozen_segments() for s in tables.values()):
             self._maintenance.wake()
 
-    def _apply(self, state: TableState, commit: TableCommit, parts: list[Part] | None) -> tuple:
+    def _apply(self, state: TableState, commit: TableCommit) -> tuple:
         """Under commit_lock: ``state`` with the commit applied, its WAL parts, its key updates."""
         positions = {}
         for segment_id, bits in commit.deleted.items():
@@ -353,11 +352,10 @@ class SegmentStore:
         state = state.with_deleted(positions)
         first = self._next_rowid
         provisional = []
-        for i, chunk in enumerate(commit.chunks):
+        for chunk in commit.chunks:
             provisional.append(chunk.rowids())
+            record.append(insert_part(commit.table_id, chunk, self._next_rowid))
             chunk = chunk.with_rowids(np.arange(self._next_rowid, self._next_rowid + chunk.num_rows, dtype=np.int64))
-            if parts is not None:
-                record.append(with_first_rowid(parts[i], self._next_rowid))
             self._next_rowid += chunk.num_rows
             state = state.with_rows(chunk, self.new_segment_id, self.limits)
         real_of = _real_rowid_lookup(provisional, first)

@@ -8,7 +8,8 @@ What a transaction wrote stays private until commit:
 
 Both are immutable values replaced on every change, so a savepoint is a copy of a dict.
 Unique keys it inserted are reserved in the store's ``UniqueIndex`` (see ``storage.keys``)
-and remembered here (``_own_keys``: key -> provisional row id) to tell its own rows apart.
+and remembered here (``_own_keys``: key -> provisional row id) to tell its own rows apart;
+a key stays reserved when its own row is deleted, until the transaction ends.
 ``commit`` hands ``TableCommit``s to the store, which logs and publishes them atomically.
 """
 
@@ -75,7 +76,7 @@ class _Savepoint:
     name: str
     writes: dict[int, TableWrites]
     own_keys: dict[tuple[int, int], dict]
-    reserved: dict[tuple[int, int], set]
+    reserved: dict[tuple[int, int], set]  # what each index held reserved for the transaction
 
 
 class SegmentTransaction:
@@ -84,7 +85,6 @@ class SegmentTransaction:
         self._store = store
         self._writes: dict[int, TableWrites] = {}
         self._own_keys: dict[tuple[int, int], dict] = {}  # (table, key no) -> key -> provisional id
-        self._reserved: dict[tuple[int, int], set] = {}  # (table, key no) -> keys reserved
         self._savepoints: list[_Savepoint] = []
         self._pinned: dict[int, TableState] | None = None
         self._finished = False
@@ -268,10 +268,10 @@ class SegmentTransaction:
             self._check_keys(table_id, state, number, index, batch)
         ids = provisional.tolist()
         for number, (index, batch) in enumerate(zip(indexes, keys)):
-            live = {k: p for k, p in zip(batch, ids) if k is not None}
+            live = dict(zip(batch, ids))
+            live.pop(None, None)
             self._own_keys.setdefault((table_id, number), {}).update(live)
-            self._reserved.setdefault((table_id, number), set()).update(live)
-            index.reserved.update(dict.fromkeys(live, self.id))
+            index.reserve(self.id, live)
 
     def _check_keys(self, table_id: int, state: TableState, number: int, index: UniqueIndex, keys: list) -> None:
         new = [k for k in keys if k is not None]
@@ -287,19 +287,16 @@ class SegmentTransaction:
             rowid = index.committed[key]
             if not self._deleted_by_me(table_id, state, rowid):
                 raise UniqueConflict(table_id, number, index.as_tuple(key), rowid)
-        for key in distinct & index.reserved.keys():
-            owner = index.reserved[key]
-            if owner != self.id and self._store.is_open(owner):
-                raise UniqueConflict(table_id, number, index.as_tuple(key), -1)
+        held = index.held_elsewhere(distinct, self.id, self._store.is_open)
+        if held is not None:
+            raise UniqueConflict(table_id, number, index.as_tuple(held), -1)
 
     # savepoints -----------------------------------------------------------------------
     def savepoint(self, name: str) -> None:
+        with self._store.commit_lock:
+            reserved = {key: index.reserved_by(self.id) for key, index in self._key_indexes()}
         self._savepoints.append(_Savepoint(
-            name,
-            dict(self._writes),
-            {k: dict(v) for k, v in self._own_keys.items()},
-            {k: set(v) for k, v in self._reserved.items()},
-        ))
+            name, dict(self._writes), {k: dict(v) for k, v in self._own_keys.items()}, reserved))
 
     def _find_savepoint(self, name: str) -> int:
         for i in range(len(self._savepoints) - 1, -1, -1):
@@ -310,21 +307,24 @@ class SegmentTransaction:
     def rollback_to(self, name: str) -> None:
         point = self._savepoints[self._find_savepoint(name)]
         with self._store.commit_lock:
-            for key, reserved in self._reserved.items():
-                self._release(key, reserved - point.reserved.get(key, set()))
+            for key, index in self._key_indexes():
+                index.restore(self.id, point.reserved.get(key, set()))
         self._writes = dict(point.writes)
         self._own_keys = {k: dict(v) for k, v in point.own_keys.items()}
-        self._reserved = {k: set(v) for k, v in point.reserved.items()}
         del self._savepoints[self._find_savepoint(name) + 1:]
 
     def release(self, name: str) -> None:
         del self._savepoints[self._find_savepoint(name):]
 
-    def _release(self, key: tuple[int, int], keys: set) -> None:
-        table_id, number = key
-        indexes = self._store.unique_indexes(table_id, missing_ok=True)
-        if number < len(indexes):
-            indexes[number].release(keys, self.id)
+    def _key_indexes(self) -> list[tuple[tuple[int, int], UniqueIndex]]:
+        """The unique indexes this transaction inserted keys into, by (table, key number)."""
+        found = []
+        for key in self._own_keys:
+            table_id, number = key
+            indexes = self._store.unique_indexes(table_id, missing_ok=True)
+            if number < len(indexes):
+                found.append((key, indexes[number]))
+        return found
 
     # ending ---------------------------------------------------------------------------
     def commit(self, *, sync: bool | None = None) -> None:
@@ -351,7 +351,7 @@ class SegmentTransaction:
         own_keys = []
         for number in range(len(self._store.unique_indexes(table_id, missing_ok=True))):
             keys = self._own_keys.get((table_id, number), {})
-            own_keys.append({k: p for k, p in keys.items() if keep[-p - 1]})
+            own_keys.append(keys if keep.all() else _surviving(keys, keep))
         return TableCommit(table_id, chunks, {s: b for s, b in writes.deleted.items() if b.any()}, own_keys)
 
     def rollback(self) -> None:
@@ -361,13 +361,19 @@ class SegmentTransaction:
     def _end(self) -> None:
         self._finished = True
         with self._store.commit_lock:
-            for key, reserved in self._reserved.items():
-                self._release(key, reserved)
+            for _, index in self._key_indexes():
+                index.release(self.id)
             self._store.forget(self)
         self._writes.clear()
         self._own_keys.clear()
-        self._reserved.clear()
         self._savepoints.clear()
+
+
+def _surviving(keys: dict, keep: np.ndarray) -> dict:
+    """The entries of ``keys`` (key -> provisional id) whose own row is kept."""
+    provisional = np.fromiter(keys.values(), dtype=np.int64, count=len(keys))
+    kept = keep[-provisional - 1]
+    return dict(itertools.compress(keys.items(), kept.tolist()))
 
 
 def conform(rows: pa.Table, meta: TableMeta) -> pa.Table:

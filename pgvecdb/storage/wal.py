@@ -9,9 +9,12 @@ A record is a header followed by parts::
 
 The header crc covers the header (with the crc field zero) and every part header, so a
 record is valid only when all of it arrived: a torn or corrupt tail ends a file's valid
-records, and recovery goes on with the next file (written after that crash). Payload crcs
-are computed before the record is appended, so a big Arrow payload is checksummed outside
-the store's commit lock.
+records, and recovery goes on with the next file (written after that crash).
+
+A payload is bytes, or a ``Payload`` that writes itself to a sink: an Arrow stream goes from
+its buffers to the file with no copy in between, checksummed on the way. The headers, which
+hold the lengths and checksums, are written in place after the payloads, the record header
+last, so a record whose writing was interrupted has no valid header.
 
 ``lsn`` numbers records across files; the store uses it to tell which records a sealed
 segment already holds.
@@ -26,7 +29,7 @@ import struct
 import threading
 import zlib
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Protocol, Union
 
 from pgvecdb.storage.files import fsync_directory, start_writeback
 
@@ -39,6 +42,16 @@ PART_HEADER_SIZE = _PART.size
 _FILE_NAME = re.compile(r"^(\d{8})\.wal$")
 
 
+class PayloadSink(Protocol):
+    def write(self, data: bytes | memoryview) -> int: ...
+
+
+class Payload(Protocol):
+    """A payload that writes its bytes itself (``write_to`` calls ``sink.write``)."""
+
+    def write_to(self, sink: PayloadSink) -> None: ...
+
+
 @dataclass(frozen=True)
 class Part:
     """One piece of a record: ``kind`` says what it is, ``key``/``arg`` are its numbers."""
@@ -46,11 +59,7 @@ class Part:
     kind: int
     key: int
     arg: int
-    payload: memoryview | bytes = b""
-    crc: int | None = None  # crc32 of the payload; computed when None
-
-    def checksum(self) -> int:
-        return zlib.crc32(self.payload) if self.crc is None else self.crc
+    payload: Union[bytes, memoryview, Payload] = b""
 
 
 @dataclass(frozen=True)
@@ -70,13 +79,12 @@ def wal_generations(directory: str) -> list[int]:
     return sorted(int(m.group(1)) for m in found if m)
 
 
-def encode_header(record_type: int, lsn: int, parts: list[Part]) -> tuple[bytes, list[bytes]]:
-    """The record header and the part headers, with the record crc filled in."""
-    part_headers = [_PART.pack(p.kind, p.key, p.arg, len(p.payload), p.checksum()) for p in parts]
-    crc = zlib.crc32(_HEADER.pack(MAGIC, record_type, len(parts), lsn, 0))
+def record_header(record_type: int, lsn: int, part_headers: list[bytes]) -> bytes:
+    """The record header, its crc covering itself and ``part_headers``."""
+    crc = zlib.crc32(_HEADER.pack(MAGIC, record_type, len(part_headers), lsn, 0))
     for header in part_headers:
         crc = zlib.crc32(header, crc)
-    return _HEADER.pack(MAGIC, record_type, len(parts), lsn, crc), part_headers
+    return _HEADER.pack(MAGIC, record_type, len(part_headers), lsn, crc)
 
 
 def read_records(path: str) -> Iterator[Record]:
@@ -123,7 +131,7 @@ def _read_record(view: memoryview, offset: int, size: int) -> tuple[Record | Non
         payload = view[start:start + length]
         if zlib.crc32(payload) != part_crc:
             return None, offset
-        parts.append(Part(kind, key, arg, payload, part_crc))
+        parts.append(Part(kind, key, arg, payload))
     return Record(record_type, lsn, parts), position
 
 
@@ -146,7 +154,8 @@ class WalWriter:
 
     def _open(self, generation: int) -> int:
         path = os.path.join(self.directory, wal_file_name(generation))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._offset = os.lseek(fd, 0, os.SEEK_END)
         fsync_directory(self.directory)
         return fd
 
@@ -162,21 +171,32 @@ class WalWriter:
     def append(self, record_type: int, parts: list[Part]) -> int:
         """Write one record (not yet durable) and return its lsn."""
         lsn = self.next_lsn
-        header, part_headers = encode_header(record_type, lsn, parts)
-        start = os.lseek(self._fd, 0, os.SEEK_END)
-        offset = start
+        start = self._offset
         try:
-            offset = _write_all(self._fd, header, offset)
-            for part_header, part in zip(part_headers, parts):
-                offset = _write_all(self._fd, part_header, offset)
-                offset = _write_all(self._fd, part.payload, offset)
+            end, part_headers = self._write_parts(parts, start + HEADER_SIZE)
+            os.pwrite(self._fd, record_header(record_type, lsn, part_headers), start)
         except BaseException:
             os.ftruncate(self._fd, start)  # never leave half a record for the next to follow
             raise
-        self._bytes += offset - start
+        self._offset = end
+        self._bytes += end - start
         self.next_lsn = lsn + 1
         self._appended_lsn = lsn
         return lsn
+
+    def _write_parts(self, parts: list[Part], offset: int) -> tuple[int, list[bytes]]:
+        headers = []
+        for part in parts:
+            sink = _Sink(self._fd, offset + PART_HEADER_SIZE)
+            if isinstance(part.payload, (bytes, bytearray, memoryview)):
+                sink.write(part.payload)
+            else:
+                part.payload.write_to(sink)
+            header = _PART.pack(part.kind, part.key, part.arg, sink.length, sink.crc)
+            os.pwrite(self._fd, header, offset)
+            headers.append(header)
+            offset = sink.offset
+        return offset, headers
 
     def sync(self, upto_lsn: int | None = None) -> None:
         """Make every record up to ``upto_lsn`` (default: all appended) durable."""
@@ -213,17 +233,33 @@ class WalWriter:
         os.close(self._fd)
 
 
-def _write_all(fd: int, data: bytes | memoryview, offset: int) -> int:
-    """Write all of ``data`` at the end of the file (at ``offset``); return the new end.
+class _Sink:
+    """Writes a payload at ``offset`` on, keeping its length and crc32.
 
-    Big payloads go in slices, each handed to the disk at once (``start_writeback``), so
-    the disk works while the rest is copied and the commit's fsync has little left to do.
+    Big payloads go in slices, each handed to the disk at once (``start_writeback``), so the
+    disk works while the rest is written and the commit's fsync has little left to do.
     """
-    view = memoryview(data).cast("B")
-    while view:
-        written = os.write(fd, view[:WRITEBACK_SLICE])
-        if written >= WRITEBACK_SLICE // 2:
-            start_writeback(fd, offset, written)
-        offset += written
-        view = view[written:]
-    return offset
+
+    closed = False
+
+    def __init__(self, fd: int, offset: int) -> None:
+        self.fd = fd
+        self.offset = offset
+        self.length = 0
+        self.crc = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        total = len(view)
+        self.crc = zlib.crc32(view, self.crc)
+        while view:
+            written = os.pwrite(self.fd, view[:WRITEBACK_SLICE], self.offset)
+            if written >= WRITEBACK_SLICE // 2:
+                start_writeback(self.fd, self.offset, written)
+            self.offset += written
+            view = view[written:]
+        self.length += total
+        return total
+
+    def flush(self) -> None:
+        pass
