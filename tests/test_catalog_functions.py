@@ -173,3 +173,12 @@ def test_rewritten_projections_keep_postgresql_column_names(con):
     assert _names(con, "SELECT pg_catalog.format_type(23, -1), current_user, 'items'::regclass, "
                        "pg_catalog.pg_get_userbyid(10) AS owner, version(), current_catalog") == \
         ["format_type", "current_user", "regclass", "owner", "version", "current_catalog"]
+
+
+def test_check_constraints_print_as_psql_shows_them(con):
+    con.execute("CREATE TABLE ck (a int CHECK (a > 0), b int, CONSTRAINT bpos CHECK (b >= 0 AND b < 10))")
+    cur = con.cursor()
+    cur.execute("SELECT conname, pg_get_constraintdef(oid, true), pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'ck'::regclass AND contype = 'c' ORDER BY 1")
+    assert cur.fetchall() == [("bpos", "CHECK (b >= 0 AND b < 10)", "CHECK ((b >= 0 AND b < 10))"),
+                              ("ck_a_check", "CHECK (a > 0)", "CHECK ((a > 0))")]

@@ -234,18 +234,34 @@ def _attnum(table: Table, name: str) -> int:
     return column.attnum if column is not None else 0
 
 
-def constraint_definition(constraint: Constraint) -> str:
-    """``pg_get_constraintdef(constraint)``."""
+def constraint_definition(constraint: Constraint, pretty: bool = False) -> str:
+    """``pg_get_constraintdef(constraint, pretty)``."""
     columns = ", ".join(quote_ident(c) for c in constraint.columns)
     if constraint.kind == "p":
         return f"PRIMARY KEY ({columns})"
     if constraint.kind == "u":
         return f"UNIQUE ({columns})"
     if constraint.kind == "c":
-        expression = constraint.expression or ""
-        wrapped = expression if expression.startswith("(") and expression.endswith(")") else f"({expression})"
-        return f"CHECK ({wrapped})"
+        expression = _unwrapped(constraint.expression or "")
+        return f"CHECK ({expression})" if pretty else f"CHECK (({expression}))"
     return f"FOREIGN KEY ({columns})"
+
+
+def _unwrapped(expression: str) -> str:
+    """``(a > 0)`` -> ``a > 0``, when the outer parentheses enclose the whole expression."""
+    text = expression.strip()
+    while text.startswith("(") and text.endswith(")") and _closing_paren(text) == len(text) - 1:
+        text = text[1:-1].strip()
+    return text
+
+
+def _closing_paren(text: str) -> int:
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0:
+            return i
+    return -1
 
 
 def attrdef_rows(ctx: SystemContext) -> list[Row]:
@@ -305,7 +321,8 @@ def sequence_rows(ctx: SystemContext) -> list[Row]:
 
 
 def objdef_rows(ctx: SystemContext) -> list[Row]:
-    """The text of every index (subid 0, and each key by position) and constraint definition."""
+    """The text of every index (subid 0, and each key by position) and constraint definition
+    (subid 0, and 1 for the pretty form)."""
     rows = []
     for table in _tables(ctx.catalog):
         for index in table.indexes:
@@ -313,8 +330,9 @@ def objdef_rows(ctx: SystemContext) -> list[Row]:
             for position in range(len(index.columns)):
                 rows.append({"oid": index.oid, "subid": position + 1,
                              "definition": index_key_definition(table, index, position)})
-        for constraint in table.constraints:
+        for constraint in table.constraints:  # subid 1: the pretty form
             rows.append({"oid": constraint.oid, "subid": 0, "definition": constraint_definition(constraint)})
+            rows.append({"oid": constraint.oid, "subid": 1, "definition": constraint_definition(constraint, True)})
     return rows
 
 

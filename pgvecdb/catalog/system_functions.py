@@ -290,7 +290,10 @@ def _objdef(args: list[exp.Expression]) -> exp.Expression:
 
 
 def _constraintdef(args: list[exp.Expression]) -> exp.Expression:
-    return _objdef(args[:1])
+    """pg_get_constraintdef(oid [, pretty]): the pretty form is the definition's subid 1."""
+    pretty = fill("CASE WHEN __p THEN 1 ELSE 0 END", p=args[1]) if len(args) > 1 else exp.Literal.number(0)
+    return fill("(SELECT pgvc_d.definition FROM pg_catalog.pgvecdb_objdef pgvc_d "
+                "WHERE pgvc_d.oid = __x AND pgvc_d.subid = __subid)", x=args[0], subid=pretty)
 
 
 def _size(column: str) -> Expansion:
