@@ -18,7 +18,7 @@ from pgvecdb.errors import DataCorrupted
 from pgvecdb.storage.chunk import open_file
 from pgvecdb.storage.layout import DataDirectory
 from pgvecdb.storage.logrecords import DELETE, INSERT, SEQUENCE_VALUE, deleted_rowids, inserted_chunk
-from pgvecdb.storage.manifest import new_manifest
+from pgvecdb.storage.manifest import FORMAT, new_manifest
 from pgvecdb.storage.schema import TableMeta
 from pgvecdb.storage.segment import Segment, SegmentState
 from pgvecdb.storage.table import SealLimits, TableState
@@ -34,12 +34,14 @@ class Recovered:
     next_segment_id: int
     next_lsn: int
     wal_generation: int  # the generation to write next
-    replayed_records: int = 0
     replay_from: dict[int, int] = field(default_factory=dict)
 
 
 def recover(directory: DataDirectory, limits: SealLimits) -> Recovered:
     doc = directory.read_manifest() or new_manifest()
+    if doc.get("format") != FORMAT:
+        raise DataCorrupted(f'data directory "{directory.path}" has manifest format {doc.get("format")!r}; '
+                            f"this pgvecdb reads format {FORMAT}")
     tables = {int(t): _open_table(directory, int(t), entry) for t, entry in doc["tables"].items()}
     directory.remove_orphans({t: {s.segment.id for s in state.sealed} for t, state in tables.items()})
     state = Recovered(
@@ -84,7 +86,6 @@ def _open_segment(directory: DataDirectory, table_id: int, entry: dict) -> Segme
 
 def _replay(state: Recovered, record: Record, limits: SealLimits) -> None:
     state.next_lsn = max(state.next_lsn, record.lsn + 1)
-    state.replayed_records += 1
     for part in record.parts:
         if part.kind == INSERT:
             _replay_insert(state, part, limits)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -329,15 +330,15 @@ class SegmentStore:
                 record += table_parts
                 key_updates += updates
             lsn = self._log(TRANSACTION, record) if record else None
-            for index, removed, added, added_rowids in key_updates:
-                index.publish(removed, added, added_rowids)
+            for update in key_updates:
+                update.index.publish(update.removed, update.added, update.added_rowids)
             self.tables = tables
         if lsn is not None and (self.config.synchronous_commit if sync is None else sync):
             self.wal.sync(lsn)
         if any(s.frozen_segments() for s in tables.values()):
             self._maintenance.wake()
 
-    def _apply(self, state: TableState, commit: TableCommit) -> tuple:
+    def _apply(self, state: TableState, commit: TableCommit) -> tuple[TableState, list[Part], list["_KeyUpdate"]]:
         """Under commit_lock: ``state`` with the commit applied, its WAL parts, its key updates."""
         positions = {}
         for segment_id, bits in commit.deleted.items():
@@ -363,7 +364,7 @@ class SegmentStore:
         for index, gone, own in zip(self._indexes.get(commit.table_id, []), removed, commit.own_keys):
             added = list(own.keys())
             reals = real_of(np.fromiter(own.values(), dtype=np.int64, count=len(own)))
-            updates.append((index, gone, added, reals.tolist()))
+            updates.append(_KeyUpdate(index, gone, added, reals.tolist()))
         return state, record, updates
 
     def _keys_of_rows(self, state: TableState, positions: dict[int, np.ndarray]) -> list[list]:
@@ -397,6 +398,16 @@ class SegmentStore:
             self.table(table_id)
         table_ids = list(self.tables) if table_id is None else [table_id]
         compaction.compact(self, table_ids, full=full)
+
+
+@dataclass
+class _KeyUpdate:
+    """What a commit changes in one unique index: keys of deleted rows, keys of new rows."""
+
+    index: UniqueIndex
+    removed: list
+    added: list
+    added_rowids: list[int]
 
 
 def _real_rowid_lookup(provisional: list[np.ndarray], first: int) -> Callable[[np.ndarray], np.ndarray]:

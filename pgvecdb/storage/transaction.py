@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.errors import InvalidSavepointSpecification, SerializationFailure, UndefinedTable
-from pgvecdb.storage.api import ROWID, SegmentSnapshot, UniqueConflict
+from pgvecdb.storage.api import SegmentSnapshot, UniqueConflict
 from pgvecdb.storage.chunk import Chunk, empty_table
 from pgvecdb.storage.keys import UniqueIndex, first_duplicate
 from pgvecdb.storage.schema import TableMeta

@@ -16,8 +16,8 @@ its buffers to the file with no copy in between, checksummed on the way. The hea
 hold the lengths and checksums, are written in place after the payloads, the record header
 last, so a record whose writing was interrupted has no valid header.
 
-``lsn`` numbers records across files; the store uses it to tell which records a sealed
-segment already holds.
+``lsn`` numbers records across files (recovery and diagnostics read it; which inserts a
+sealed segment already holds is told by row ids, see ``storage.recovery``).
 """
 
 from __future__ import annotations
