@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -276,3 +277,54 @@ def test_the_in_memory_store_runs_the_same_code_without_files():
         assert store.table_size(TABLE) > 0
     finally:
         store.close()
+
+
+def test_deferred_commits_reach_the_disk_within_the_flush_interval(tmp_path):
+    store = open_store(tmp_path / "data", StorageConfig(synchronous_commit=False, wal_flush_interval=0.01,
+                                                        auto_compact=False))
+    try:
+        store.create_table(TABLE, SCHEMA)
+        insert(store, range(5))
+        while store.wal.unsynced:  # the maintenance thread's fsync, not the commit's
+            threading.Event().wait(0.005)
+        image = crash_image(store, tmp_path / "image")
+    finally:
+        store.close()
+    recovered = open_store(image, QUIET)
+    try:
+        assert ids_of(recovered) == list(range(5))
+    finally:
+        recovered.close()
+
+
+def test_a_big_wal_triggers_a_checkpoint_and_segments_seal_by_bytes(tmp_path):
+    config = StorageConfig(segment_max_bytes=20_000, checkpoint_wal_bytes=50_000, wal_flush_interval=0.01,
+                           auto_compact=False)
+    store = open_store(tmp_path / "data", config)
+    try:
+        store.create_table(TABLE, SCHEMA)
+        insert(store, range(2000))
+        wal = os.path.join(store.path, "wal")
+        while len(wal_generations(wal)) > 1 or store.wal.bytes_written:
+            threading.Event().wait(0.005)
+        sealed = store.tables[TABLE].sealed
+        assert len(sealed) > 1 and all(s.segment.sealed for s in sealed)
+        assert all(s.segment.nbytes <= 1.1 * 20_000 for s in sealed)  # rows are cut by their mean size
+        assert ids_of(store) == list(range(2000))
+    finally:
+        store.close()
+
+
+def test_segment_snapshots_for_per_segment_search(store):
+    insert(store, range(10))
+    store.checkpoint()
+    insert(store, range(10, 15))
+    txn = store.begin()
+    txn.insert(TABLE, rows([99]))
+    scanned = txn.scan(TABLE, ["id"])
+    txn.delete(TABLE, scanned.column(ROWID).to_numpy()[[0, 12]])  # one sealed, one growing row
+    snapshots = txn.scan_segments(TABLE, ["v"])
+    assert [(s.sealed, s.data.num_rows, s.deleted.positions().tolist()) for s in snapshots] == [
+        (True, 10, [0]), (False, 5, [2]), (False, 1, [])]
+    assert snapshots[-1].segment_id == -1
+    assert snapshots[0].data.column_names == ["v", ROWID]
