@@ -16,7 +16,7 @@ import pytest
 import pgvecdb
 from pgvecdb.catalog.model import Catalog, Column, Constraint, Extension, Index, Sequence, Table
 from pgvecdb.catalog.pg_catalog import RELATIONS, SystemContext, column_types, is_system_relation, system_relation
-from pgvecdb.types.registry import HALFVEC_OID, TYPES_BY_OID, VECTOR_ARRAY_OID, VECTOR_OID
+from pgvecdb.types.registry import TYPES_BY_OID, VECTOR_ARRAY_OID, VECTOR_OID
 
 
 def _catalog() -> Catalog:
@@ -46,6 +46,10 @@ def _catalog() -> Catalog:
 def ctx() -> SystemContext:
     settings = {"search_path": '"$user", public', "DateStyle": "ISO, MDY", "hnsw.ef_search": "40"}
     return SystemContext(_catalog(), settings, "alice", "shop", relation_size=lambda oid: 4096, backend_pid=77)
+
+
+def _list(ctx: SystemContext, name: str) -> list[dict]:
+    return system_relation(None, name, ctx).to_pylist()
 
 
 def _rows(table: pa.Table, **where) -> list[dict]:
@@ -90,12 +94,14 @@ def test_pg_type_lists_every_registry_type_with_its_array(ctx):
     by_oid = {r["oid"]: r for r in pg_type}
     assert set(TYPES_BY_OID) <= set(by_oid)
     vector = by_oid[VECTOR_OID]
-    assert (vector["typname"], vector["typarray"], vector["typtype"], vector["typcategory"]) == ("vector", VECTOR_ARRAY_OID, "b", "U")
+    assert (vector["typname"], vector["typarray"], vector["typtype"], vector["typcategory"]) == \
+        ("vector", VECTOR_ARRAY_OID, "b", "U")
     assert (vector["typinput"], vector["typoutput"], vector["typreceive"], vector["typsend"]) == \
         ("vector_in", "vector_out", "vector_recv", "vector_send")
     assert (vector["typmodin"], vector["typstorage"], vector["typnamespace"]) == ("vector_typmod_in", "e", 2200)
     vector_array = by_oid[VECTOR_ARRAY_OID]
-    assert (vector_array["typname"], vector_array["typelem"], vector_array["typinput"]) == ("_vector", VECTOR_OID, "array_in")
+    assert (vector_array["typname"], vector_array["typelem"], vector_array["typinput"]) == \
+        ("_vector", VECTOR_OID, "array_in")
     int4 = by_oid[23]
     assert (int4["typinput"], int4["typlen"], int4["typbyval"], int4["typalign"], int4["typnamespace"]) == \
         ("int4in", 4, True, "i", 11)
@@ -112,7 +118,7 @@ def test_pg_type_has_a_row_type_per_table(ctx):
 def test_pg_class_lists_tables_indexes_sequences_and_the_catalog_itself(ctx):
     pg_class = system_relation(None, "pg_class", ctx)
     kinds = {r["relname"]: r["relkind"] for r in pg_class.to_pylist()}
-    assert (kinds["items"], kinds["items_pkey"], kinds["items_embedding_idx"], kinds["items_id_seq"]) == ("r", "i", "i", "S")
+    assert [kinds[n] for n in ("items", "items_pkey", "items_embedding_idx", "items_id_seq")] == ["r", "i", "i", "S"]
     assert (kinds["pg_class"], kinds["pg_roles"], kinds["columns"]) == ("r", "v", "v")
     items = _rows(pg_class, relname="items")[0]
     assert (items["relnatts"], items["relhasindex"], items["relam"], items["relowner"], items["relnamespace"]) == \
@@ -149,14 +155,14 @@ def test_pg_index_and_pg_constraint(ctx):
 
 def test_definitions_and_sizes(ctx):
     items = ctx.catalog.table("items")
-    definitions = {(r["oid"], r["subid"]): r["definition"] for r in system_relation(None, "pgvecdb_objdef", ctx).to_pylist()}
+    definitions = {(r["oid"], r["subid"]): r["definition"] for r in _list(ctx, "pgvecdb_objdef")}
     pkey, hnsw = items.indexes
     assert definitions[(pkey.oid, 0)] == "CREATE UNIQUE INDEX items_pkey ON public.items USING btree (id)"
     assert definitions[(hnsw.oid, 0)] == \
         "CREATE INDEX items_embedding_idx ON public.items USING hnsw (embedding vector_cosine_ops) WITH (m='16')"
     assert definitions[(hnsw.oid, 1)] == "embedding"
     assert definitions[(items.constraints[0].oid, 0)] == "PRIMARY KEY (id)"
-    sizes = {r["oid"]: (r["bytes"], r["index_bytes"]) for r in system_relation(None, "pgvecdb_relation_size", ctx).to_pylist()}
+    sizes = {r["oid"]: (r["bytes"], r["index_bytes"]) for r in _list(ctx, "pgvecdb_relation_size")}
     assert sizes[items.oid] == (4096, 0)
 
 
@@ -185,7 +191,7 @@ def test_extensions(ctx):
     extensions = {r["extname"]: r for r in system_relation(None, "pg_extension", ctx).to_pylist()}
     assert (extensions["plpgsql"]["extversion"], extensions["plpgsql"]["extnamespace"]) == ("1.0", 11)
     assert (extensions["vector"]["extversion"], extensions["vector"]["extnamespace"]) == ("0.8.1", 2200)
-    available = {r["name"]: r["installed_version"] for r in system_relation(None, "pg_available_extensions", ctx).to_pylist()}
+    available = {r["name"]: r["installed_version"] for r in _list(ctx, "pg_available_extensions")}
     assert available == {"plpgsql": "1.0", "vector": "0.8.1"}
 
 
@@ -194,8 +200,8 @@ def test_information_schema_columns(ctx):
     assert (columns["id"]["data_type"], columns["id"]["numeric_precision"], columns["id"]["is_nullable"]) == \
         ("bigint", 64, "NO")
     assert (columns["name"]["data_type"], columns["name"]["character_maximum_length"]) == ("character varying", 10)
-    assert (columns["embedding"]["data_type"], columns["embedding"]["udt_name"], columns["embedding"]["udt_schema"]) == \
-        ("USER-DEFINED", "vector", "public")
+    embedding = columns["embedding"]
+    assert [embedding[k] for k in ("data_type", "udt_name", "udt_schema")] == ["USER-DEFINED", "vector", "public"]
     assert (columns["tags"]["data_type"], columns["tags"]["udt_name"]) == ("ARRAY", "_text")
     assert columns["id"]["column_default"] == "nextval('items_id_seq'::regclass)"
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 
 import asyncpg
 import numpy as np
-import psycopg
 import pytest
 from pgvector import HalfVector
 from pgvector.asyncpg import register_vector as register_vector_asyncpg

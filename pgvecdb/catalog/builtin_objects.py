@@ -30,17 +30,15 @@ PLPGSQL_LANGUAGE_OID = 12775
 
 # pg_class OIDs of the catalogs that pg_description and pg_depend rows point into.
 PG_CLASS_OID = 1259
-PG_PROC_OID = 1255
 PG_NAMESPACE_OID = 2615
 PG_EXTENSION_OID = 3079
-PG_CONSTRAINT_OID = 2606
-PG_TYPE_OID = 1247
 
 _SYSTEM_SCHEMAS = {
     "pg_catalog": PG_CATALOG_NAMESPACE_OID,
     "pg_toast": PG_TOAST_NAMESPACE_OID,
     "information_schema": INFORMATION_SCHEMA_NAMESPACE_OID,
 }
+SYSTEM_NAMESPACE_OIDS = tuple(_SYSTEM_SCHEMAS.values())
 _SCHEMA_COMMENTS = {
     PG_CATALOG_NAMESPACE_OID: "system catalog schema",
     PG_TOAST_NAMESPACE_OID: "reserved schema for TOAST tables",

@@ -23,7 +23,7 @@ import sqlglot
 from sqlglot import exp
 
 from pgvecdb.catalog import functions as udf
-from pgvecdb.catalog.builtin_objects import PG_CLASS_OID
+from pgvecdb.catalog.builtin_objects import PG_CLASS_OID, SYSTEM_NAMESPACE_OIDS
 from pgvecdb.catalog.pg_catalog import RELATIONS
 from pgvecdb.catalog.pg_types import type_name_oid
 from pgvecdb.errors import (
@@ -256,7 +256,7 @@ def oid_to_name(kind: str, oid: exp.Expression) -> exp.Expression:
             f"FROM pg_catalog.pg_class pgvc_c JOIN pg_catalog.pg_namespace pgvc_n ON pgvc_n.oid = pgvc_c.relnamespace "
             f"CROSS JOIN pg_catalog.pgvecdb_session pgvc_s WHERE pgvc_c.oid = __oid)", oid=oid)
     else:
-        relation, name_col, _, _, _ = _REG_KINDS.get(kind, _REG_KINDS["regproc"])
+        relation, name_col, _, _, _ = _REG_KINDS[kind]
         name = fill(f"(SELECT {udf.QUOTE_IDENT}(pgvc_o.{name_col}) FROM pg_catalog.{relation} pgvc_o "
                     f"WHERE pgvc_o.oid = __oid)", oid=oid)
     return fill("CASE WHEN __oid = 0 THEN '-' ELSE coalesce(__name, CAST(__oid AS VARCHAR)) END", oid=oid, name=name)
@@ -340,14 +340,16 @@ def _serial_sequence(args: list[exp.Expression]) -> exp.Expression:
         f"(SELECT {udf.QUOTE_IDENT}(pgvc_n.nspname) || '.' || {udf.QUOTE_IDENT}(pgvc_c.relname) "
         f"FROM pg_catalog.pg_depend pgvc_d JOIN pg_catalog.pg_class pgvc_c ON pgvc_c.oid = pgvc_d.objid "
         f"JOIN pg_catalog.pg_namespace pgvc_n ON pgvc_n.oid = pgvc_c.relnamespace "
-        f"JOIN pg_catalog.pg_attribute pgvc_a ON pgvc_a.attrelid = pgvc_d.refobjid AND pgvc_a.attnum = pgvc_d.refobjsubid "
+        f"JOIN pg_catalog.pg_attribute pgvc_a "
+        f"ON pgvc_a.attrelid = pgvc_d.refobjid AND pgvc_a.attnum = pgvc_d.refobjsubid "
         f"WHERE pgvc_d.refobjid = __t AND pgvc_a.attname = __col AND pgvc_c.relkind = 'S')",
         t=table, col=args[1])
 
 
 def _publishable(args: list[exp.Expression]) -> exp.Expression:
-    return fill("(SELECT pgvc_c.relkind IN ('r', 'p') AND pgvc_c.relnamespace NOT IN (11, 99, 13000) "
-                "FROM pg_catalog.pg_class pgvc_c WHERE pgvc_c.oid = __x)", x=regclass_argument(args[0]))
+    system = ", ".join(str(oid) for oid in SYSTEM_NAMESPACE_OIDS)
+    return fill(f"(SELECT pgvc_c.relkind IN ('r', 'p') AND pgvc_c.relnamespace NOT IN ({system}) "
+                f"FROM pg_catalog.pg_class pgvc_c WHERE pgvc_c.oid = __x)", x=regclass_argument(args[0]))
 
 
 def _function_arguments(args: list[exp.Expression]) -> exp.Expression:
