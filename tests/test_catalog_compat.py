@@ -9,6 +9,7 @@ import sqlglot
 from sqlglot import exp
 
 import pgvecdb
+from pgvecdb.errors import PgError
 from pgvecdb.planner.rules.pg_compat import rewrite
 from pgvecdb.sql.dialect import DIALECT
 
@@ -109,3 +110,9 @@ def test_psql_describe_queries_run(con):
     assert rows == [("items_pkey", True, True, False, True,
                      "CREATE UNIQUE INDEX items_pkey ON public.items USING btree (id)", "PRIMARY KEY (id)", "p",
                      False, False, False, 0)]
+
+
+def test_a_system_function_called_with_too_few_arguments_does_not_exist(con):
+    with pytest.raises(PgError) as error:
+        _all(con, "SELECT format_type(23)")
+    assert (error.value.sqlstate, error.value.message) == ("42883", "function format_type(unknown) does not exist")

@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from pgvecdb.catalog import system_functions as sf
 from pgvecdb.catalog.pg_catalog import RELATIONS
+from pgvecdb.errors import UndefinedFunction
 from pgvecdb.planner.colnames import column_name
 from pgvecdb.sql.dialect import DIALECT
 
@@ -226,7 +227,14 @@ def _function(node: exp.Expression) -> exp.Expression:
     if expand is None:
         return node
     args = _arguments(node)
-    return _keep_parameters(expand(args), args)
+    try:
+        expanded = expand(args)
+    except IndexError:  # fewer arguments than the function takes
+        shown = ", ".join("unknown" for _ in args)
+        raise UndefinedFunction(f"function {name}({shown}) does not exist",
+                                hint="No function matches the given name and argument types. "
+                                     "You might need to add explicit type casts.") from None
+    return _keep_parameters(expanded, args)
 
 
 def _keep_parameters(expanded: exp.Expression, args: list[exp.Expression]) -> exp.Expression:
