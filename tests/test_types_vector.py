@@ -356,3 +356,10 @@ def test_binary_copy_fields_of_fixed_width() -> None:
         codec.parse_binary_fixed(fields, 3)
     with pytest.raises(PgError, match="expected unused to be 0, not 1"):
         codec.parse_binary_fixed(np.frombuffer(b"\x00\x01\x00\x01" + bytes(4), dtype=np.uint8).reshape(1, 8))
+
+
+def test_the_first_non_finite_value_names_the_error() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    wire = Vector([float("inf"), float("nan")]).to_binary()
+    with pytest.raises(PgError, match="infinite value not allowed in vector"):
+        codec.decode_binary(wire)

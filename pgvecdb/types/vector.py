@@ -70,8 +70,9 @@ def check_same_dims(a: int, b: int, type_name: str = "vector") -> None:
 
 def check_finite(values: np.ndarray, type_name: str = "vector") -> None:
     """pgvector's CheckElement over many values: no NaN, no infinity."""
-    if values.size and not np.isfinite(values).all():
-        if np.isnan(values).any():
+    finite = np.isfinite(values)
+    if not finite.all():
+        if np.isnan(values[np.argmin(finite)]):
             raise DataException(f"NaN not allowed in {type_name}")
         raise DataException(f"infinite value not allowed in {type_name}")
 
@@ -223,6 +224,12 @@ def format_float4(value: float) -> str:
 def parse_dense(literal: str, type_name: str = "vector", max_dim: int = VECTOR_MAX_DIM) -> np.ndarray:
     """pgvector's vector_in / halfvec_in up to the element values (float4, unchecked range
     of the target type): syntax, dimension count, NaN/infinity and strtof range errors."""
+    return parse_dense_column([literal], type_name, max_dim)[1]
+
+
+def _parse_dense_exactly(literal: str, type_name: str, max_dim: int) -> np.ndarray:
+    """``parse_dense`` one token at a time, as vector_in reads: slow, but it meets every
+    error where pgvector does."""
     pos = _skip_space(literal, 0)
     if not literal.startswith("[", pos):
         raise invalid_syntax(type_name, literal, 'Vector contents must start with "[".')
@@ -269,10 +276,10 @@ _PLAIN_DENSE = re.compile(rf"[{_SPACE}]*\[[{_SPACE}]*{_DECIMAL}(?:[{_SPACE}]*,[{
 def parse_dense_column(
     literals: Sequence[str], type_name: str = "vector", max_dim: int = VECTOR_MAX_DIM
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Many dense literals at once: (offsets int64, float4 values), as ``parse_dense`` would.
+    """Many dense literals at once: (offsets int64, float4 values), as vector_in reads them.
 
     Plain decimal literals are parsed in one numpy pass; anything else, and any value that
-    needs a closer look (range, rounding), goes through ``parse_dense`` for its exact error.
+    needs a closer look (range, rounding), is read token by token for its exact error.
     """
     plain = [_PLAIN_DENSE.fullmatch(text) is not None for text in literals]
     counts = np.array([text.count(",") + 1 for text in literals], dtype=np.int64)
@@ -290,7 +297,7 @@ def parse_dense_column(
 
 
 def _parse_dense_rows(literals: Sequence[str], type_name: str, max_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    rows = [parse_dense(text, type_name, max_dim) for text in literals]
+    rows = [_parse_dense_exactly(text, type_name, max_dim) for text in literals]
     offsets = offsets_from_lengths([len(r) for r in rows])
     values = np.concatenate(rows) if rows else np.zeros(0, dtype=np.float32)
     return offsets, values

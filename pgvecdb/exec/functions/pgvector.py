@@ -26,10 +26,11 @@ of its result.
   UPDATE), 'e' only when written. One function serves all three contexts, except for bit
   strings: the function is the explicit cast, which pads or truncates to bit(n), while
   an assignment checks the length, which the storage codec's ``from_duck`` does.
-* ``SORT_KEYS[type]``: ORDER BY, DISTINCT, GROUP BY, min/max of a sparsevec must use
-  ``SORT_KEYS['sparsevec'](x)`` as the key: its DuckDB struct order is not pgvector's.
-  vector, halfvec, bit and varbit compare natively in DuckDB exactly as in PostgreSQL
-  (element by element, then the shorter first), so they need no key.
+* ``SORT_KEYS[type]``: ORDER BY (and min/max, window ORDER BY) of a sparsevec must sort by
+  ``SORT_KEYS['sparsevec'](x)``: its DuckDB struct order is not pgvector's. Equality is
+  native (a sparsevec is stored in one canonical form), so GROUP BY and DISTINCT need no
+  key. vector, halfvec, bit and varbit order natively in DuckDB exactly as in PostgreSQL
+  (element by element, then the shorter first; -0 equals 0), so they need no key either.
 """
 
 from __future__ import annotations
