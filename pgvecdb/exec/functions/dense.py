@@ -384,8 +384,9 @@ def _group_sums(members: FloatLists, group_of: np.ndarray, group_count: int, dty
     group_starts = offsets_from_lengths(dims)[:-1]
     for dim in np.unique(members.lengths):
         chosen = np.nonzero(members.lengths == dim)[0]
-        matrix = members.values[concatenated_ranges(members.offsets[chosen], np.full(chosen.size, dim))]
-        matrix = matrix.reshape(chosen.size, int(dim)).astype(dtype)
+        values = members.values if chosen.size == len(members) else \
+            members.values[concatenated_ranges(members.offsets[chosen], np.full(chosen.size, dim))]
+        matrix = values.reshape(chosen.size, int(dim)).astype(dtype)
         their_groups = group_of[chosen]
         boundaries = np.nonzero(np.r_[True, their_groups[1:] != their_groups[:-1]])[0]
         with np.errstate(over="ignore", invalid="ignore"):
