@@ -6,10 +6,12 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import weakref
 
 from pgvecdb.catalog.model import Catalog
 from pgvecdb.exec.duck import open_duckdb
 from pgvecdb.exec.sequences import SequenceFunctions
+from pgvecdb.exec.setting_functions import SettingFunctions
 from pgvecdb.planner.planner import PlanCache
 from pgvecdb.sql.session import Session
 from pgvecdb.storage.api import StorageConfig, open_store
@@ -26,6 +28,8 @@ class Database:
         self.duck = open_duckdb()
         self.sequences = SequenceFunctions(self.store, lambda: self.catalog)
         self.sequences.register(self.duck)
+        self.sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
+        SettingFunctions(self.sessions.__getitem__).register(self.duck)
 
     @classmethod
     def open(cls, path: str | os.PathLike | None, config: StorageConfig | None = None) -> "Database":
@@ -33,7 +37,9 @@ class Database:
 
     def session(self, *, user: str = "postgres", database: str = "postgres",
                 options: dict[str, str] | None = None) -> Session:
-        return Session(self, user=user, dbname=database, options=options)
+        session = Session(self, user=user, dbname=database, options=options)
+        self.sessions[session.id] = session
+        return session
 
     def system_context(self, session: Session) -> object:
         """pg_catalog's view of this database as ``session`` sees it."""

@@ -35,7 +35,7 @@ def copy_target(stmt: CopyStatement, ctx: ExecContext) -> tuple[Table, list[Colu
 
 
 def column_infos(columns: list[Column]) -> list[ColumnInfo]:
-    return [ColumnInfo(name=c.name, type_oid=registry.lookup(c.type_name).oid, typmod=c.typmod) for c in columns]
+    return [ColumnInfo(name=c.name, type_oid=registry.by_name(c.type_name).oid, typmod=c.typmod) for c in columns]
 
 
 def copy_from_stdin(stmt: CopyStatement, ctx: ExecContext, format_options: FormatOptions) -> CopyFromStdin:

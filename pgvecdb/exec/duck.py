@@ -77,13 +77,15 @@ def describe(
     sql: str,
     params: Sequence[object],
     relations: dict[str, pa.Table],
-) -> list[str]:
-    """DuckDB's result column types for ``sql`` without running it."""
+) -> tuple[list[str], list[str]]:
+    """DuckDB's result column names and types for ``sql`` without running it."""
     for name, table in relations.items():
         cursor.register(name, table)
     try:
         relation = cursor.sql(sql, params=list(params) if params else None)
-        return [str(t) for t in relation.types] if relation is not None else []
+        if relation is None:
+            return [], []
+        return list(relation.columns), [str(t) for t in relation.types]
     except duckdb.Error as exc:
         raise translate_error(exc) from None
     finally:

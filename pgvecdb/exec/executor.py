@@ -21,7 +21,9 @@ from pgvecdb.planner.plans import DeletePlan, InsertPlan, QueryPlan, UpdatePlan
 from pgvecdb.planner.translate import DuckQuery, RelationRef
 from pgvecdb.storage.api import ROWID, Store, Transaction, UniqueConflict
 from pgvecdb.types.codecs import pg_type_for_duck
+from pgvecdb.types import registry
 from pgvecdb.types.registry import by_oid
+from pgvecdb.types.typeref import duck_type as duck_type_of
 
 
 @dataclass
@@ -66,12 +68,19 @@ def run_duck(query: DuckQuery, params: list[object], ctx: ExecContext,
     return duck.run(ctx.cursor, query.sql, bind(query, params), materialize(query, ctx, supplied))
 
 
-def describe_columns(table: pa.Table, types: list[str], names: list[str] | None = None) -> list[ColumnInfo]:
+def describe_columns(query: DuckQuery, types: list[str], names: list[str]) -> list[ColumnInfo]:
+    """RowDescription fields: the planner's type for a column where DuckDB's agrees with it
+    (same DuckDB representation), else the PostgreSQL type of DuckDB's."""
+    inferred = query.column_types or []
     columns = []
     for i, duck_type in enumerate(types):
         oid, typmod = pg_type_for_duck(duck_type)
+        ref = inferred[i] if i < len(inferred) else None
+        if ref is not None and registry.by_name(ref.name) is not None and \
+                duck_type_of(ref).replace(" ", "") == duck_type.replace(" ", ""):
+            oid, typmod = registry.by_name(ref.name).oid, ref.typmod
         pgtype = by_oid(oid)
-        name = names[i] if names and i < len(names) else table.schema.names[i]
+        name = query.column_names[i] if query.column_names and i < len(query.column_names) else names[i]
         columns.append(ColumnInfo(name=name, type_oid=oid, typmod=typmod, typlen=pgtype.typlen if pgtype else -1))
     return columns
 
@@ -79,7 +88,7 @@ def describe_columns(table: pa.Table, types: list[str], names: list[str] | None 
 # --------------------------------------------------------------------------- SELECT
 def run_query(plan: QueryPlan, params: list[object], ctx: ExecContext) -> Result:
     table, types = run_duck(plan.query, params, ctx)
-    columns = describe_columns(table, types, plan.query.column_names)
+    columns = describe_columns(plan.query, types, table.schema.names)
     return Result(tag=f"SELECT {table.num_rows}", columns=columns, table=table)
 
 
@@ -218,7 +227,7 @@ def _with_returning(tag: str, returning: DuckQuery | None, rows: pa.Table, table
         return Result(tag=tag)
     rows = _named(rows, table)
     result, types = run_duck(returning, params, ctx, {RETURNING_RELATION: rows})
-    return Result(tag=tag, columns=describe_columns(result, types, returning.column_names), table=result)
+    return Result(tag=tag, columns=describe_columns(returning, types, result.schema.names), table=result)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -238,33 +247,9 @@ def describe(plan, ctx: ExecContext) -> list[ColumnInfo] | None:
     if query is None:
         return None
     relations = {name: _empty_relation(ref, ctx) for name, ref in query.relations.items()}
-    types = duck.describe(ctx.cursor, query.sql, [None] * len(query.params) + list(query.constants), relations)
-    names = query.column_names
-    empty = pa.table({f"c{i}": pa.nulls(0) for i in range(len(types))}) if not names else None
-    columns = []
-    for i, duck_type in enumerate(types):
-        oid, typmod = pg_type_for_duck(duck_type)
-        pgtype = by_oid(oid)
-        name = names[i] if names and i < len(names) else None
-        columns.append(ColumnInfo(name=name or "?column?", type_oid=oid, typmod=typmod,
-                                  typlen=pgtype.typlen if pgtype else -1))
-    if not names:
-        columns = _names_from_duck(query, relations, ctx, columns)
-    return columns
-
-
-def _names_from_duck(query: DuckQuery, relations: dict[str, pa.Table], ctx: ExecContext,
-                     columns: list[ColumnInfo]) -> list[ColumnInfo]:
-    for name, table in relations.items():
-        ctx.cursor.register(name, table)
-    try:
-        names = ctx.cursor.sql(query.sql, params=[None] * len(query.params) + list(query.constants) or None).columns
-    finally:
-        for name in relations:
-            ctx.cursor.unregister(name)
-    for column, name in zip(columns, names):
-        column.name = name
-    return columns
+    names, types = duck.describe(ctx.cursor, query.sql, [None] * len(query.params) + list(query.constants),
+                                 relations)
+    return describe_columns(query, types, names)
 
 
 def _empty_relation(ref: RelationRef, ctx: ExecContext) -> pa.Table:

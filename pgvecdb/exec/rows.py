@@ -18,7 +18,7 @@ from pgvecdb.types.codecs import Codec, codec_for
 
 
 def codec_of(column: Column) -> Codec:
-    pgtype = registry.lookup(column.type_name)
+    pgtype = registry.by_name(column.type_name)
     if pgtype is None:
         raise PgError(f'type "{column.type_name}" does not exist', sqlstate="42704")
     return codec_for(pgtype.oid)

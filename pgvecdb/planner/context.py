@@ -16,3 +16,4 @@ class PlanContext:
     database: str = "postgres"
     param_oids: list[int] = field(default_factory=list)  # types the client declared (0 = infer)
     statement_offset: int = 0  # where the statement starts in the query string
+    session_id: int = 0  # for functions bound to the session (set_config, currval); such plans are per session

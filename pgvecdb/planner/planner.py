@@ -61,6 +61,16 @@ def _plan_explain(utility: ExplainStatement, statement: Statement, ctx: PlanCont
                    param_types=inner.param_types, catalog_version=inner.catalog_version)
 
 
+def _per_session(plan) -> bool:
+    queries = [getattr(plan, name, None) for name in ("query", "source", "returning")]
+    conflict = getattr(plan, "conflict", None)
+    if conflict is not None:
+        queries.append(conflict.update)
+    if isinstance(plan, ExplainPlan):
+        return _per_session(plan.inner)
+    return any(q is not None and q.per_session for q in queries)
+
+
 class PlanCache:
     """Plans by (statement text, position, declared parameter types), dropped when the
     catalog changes."""
@@ -78,7 +88,7 @@ class PlanCache:
                 self._plans.move_to_end(key)
                 return planned
         planned = plan_statement(statement, ctx)
-        if isinstance(planned.plan, DDLPlan):
+        if isinstance(planned.plan, DDLPlan) or _per_session(planned.plan):
             return planned
         with self._lock:
             self._plans[key] = planned

@@ -75,7 +75,9 @@ class DuckQuery:
     params: list[TypeRef]  # inferred type of each client parameter $1..$n
     constants: list[object]  # values bound after the client's parameters
     column_names: list[str] | None = None  # PostgreSQL's names for the result columns
-    session_dependent: bool = False
+    column_types: list[TypeRef | None] | None = None  # inferred PostgreSQL types of the result columns
+    session_dependent: bool = False  # reads pg_catalog or session state at run time
+    per_session: bool = False  # embeds the session's id: never shared between sessions
 
 
 def _pgvector_tables():
@@ -109,7 +111,10 @@ class Translator:
         self.constants: list[object] = []
         self.types: dict[int, TypeRef] = {}
         self.scope: dict[str, Table] = {}
+        self.system_scope: dict[str, dict[str, str]] = {}  # alias -> column -> pg type name
+        self.derived_scope: dict[str, dict[str, TypeRef | None]] = {}  # CTEs and subqueries in FROM
         self.session_dependent = False
+        self.per_session = False
         self._param_nodes: dict[int, list[exp.Expression]] = {}
 
     # ------------------------------------------------------------------ entry points
@@ -142,6 +147,7 @@ class Translator:
 
     def finish(self, tree: exp.Expression, names: list[str] | None = None) -> DuckQuery:
         self._default_param_types()
+        types = self._output_types(tree)
         sql = tree.sql(dialect="duckdb")
         return DuckQuery(
             sql=sql,
@@ -149,8 +155,48 @@ class Translator:
             params=[self.params.get(i, UNKNOWN) for i in range(1, self.param_count + 1)],
             constants=list(self.constants),
             column_names=names,
+            column_types=types,
             session_dependent=self.session_dependent,
+            per_session=self.per_session,
         )
+
+    def _output_types(self, tree: exp.Expression) -> list[TypeRef | None] | None:
+        """What the planner knows of the result columns' types: DuckDB's types cannot tell
+        oid from bigint or "char" from text, nor carry typmods such as vector(3)."""
+        select = tree
+        while isinstance(select, (exp.Union, exp.Except, exp.Intersect)):
+            select = select.this
+        if not isinstance(select, exp.Select):
+            return None
+        types: list[TypeRef | None] = []
+        for e in select.expressions:
+            if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
+                expanded = self._star_types(select, e.table if isinstance(e, exp.Column) else None)
+                if expanded is None:
+                    return None
+                types.extend(expanded)
+            else:
+                types.append(self.type_of(e.unalias() if isinstance(e, exp.Alias) else e))
+        return types
+
+    def _star_types(self, select: exp.Select, only: str | None) -> list[TypeRef | None] | None:
+        """The column types ``*`` (or ``alias.*``) stands for, when every source is known."""
+        from_ = select.args.get("from_") or select.args.get("from")
+        sources = ([from_.this] if from_ is not None else []) + [j.this for j in select.args.get("joins") or []]
+        types: list[TypeRef | None] = []
+        for source in sources:
+            alias = source.alias_or_name
+            if only and alias != only:
+                continue
+            if alias in self.scope:
+                types.extend(TypeRef(c.type_name, c.typmod) for c in self.scope[alias].columns)
+            elif alias in self.system_scope:
+                types.extend(_typname_ref(t) for t in self.system_scope[alias].values())
+            elif alias in self.derived_scope:
+                types.extend(self.derived_scope[alias].values())
+            else:
+                return None
+        return types
 
     @property
     def param_count(self) -> int:
@@ -195,6 +241,7 @@ class Translator:
             node.set("catalog", None)
             if not node.alias:
                 node.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+            self.system_scope[alias] = system.column_types(schema, name)
             return
         shown = f"{schema}.{name}" if schema else name
         raise UndefinedTable(f'relation "{shown}" does not exist', position=self._position(node.this))
@@ -250,12 +297,76 @@ class Translator:
             col = table.column(node.name)
             if col is not None:
                 return TypeRef(col.type_name, col.typmod)
+        systems = [self.system_scope.get(node.table, {})] if node.table else list(self.system_scope.values())
+        for columns in systems:
+            if node.name in columns:
+                return _typname_ref(columns[node.name])
+        derived = [self.derived_scope.get(node.table, {})] if node.table else list(self.derived_scope.values())
+        for columns in derived:
+            if node.name in columns:
+                return columns[node.name]
         return None
+
+    def _scalar_subquery(self, node: exp.Expression) -> exp.Expression:
+        select = node.this
+        if isinstance(select, exp.Select) and len(select.expressions) == 1:
+            only = select.expressions[0]
+            return self._typed(node, self.type_of(only.unalias() if isinstance(only, exp.Alias) else only))
+        return node
+
+    def _case(self, node: exp.Case) -> exp.Expression:
+        """CASE has the type of its first typed result."""
+        results = [i.args.get("true") for i in node.args.get("ifs") or []] + [node.args.get("default")]
+        for result in results:
+            ref = self.type_of(result) if result is not None else None
+            if ref is not None and not ref.is_unknown:
+                return self._typed(node, ref)
+        return node
+
+    def _paren(self, node: exp.Paren) -> exp.Expression:
+        return self._typed(node, self.type_of(node.this))
+
+    def _unnest(self, node: exp.Unnest) -> exp.Expression:
+        """unnest(array) AS v(v): v has the array's element type."""
+        alias = node.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.columns and node.expressions:
+            array = self.type_of(node.expressions[0])
+            pgtype = registry.by_name(array.name) if array is not None else None
+            element = registry.element_type(pgtype) if pgtype is not None else None
+            ref = TypeRef(element.name, array.typmod) if element is not None else None
+            self.derived_scope[alias.name] = {alias.columns[0].name: ref}
+        return node
+
+    def _derived(self, node: exp.Expression) -> exp.Expression:
+        """A CTE or a subquery in FROM: remember its columns' types for references to it.
+        (Children are rewritten first, and a WITH comes before the query that uses it.)"""
+        alias = node.args.get("alias")
+        name = node.alias
+        if not name:
+            return self._scalar_subquery(node)
+        select = node.this
+        while isinstance(select, (exp.Union, exp.Except, exp.Intersect)):
+            select = select.this
+        if not isinstance(select, exp.Select):
+            return node
+        outputs = list(select.expressions)
+        names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) and alias.columns else \
+            [e.alias_or_name for e in outputs]
+        self.derived_scope[name] = {
+            n: self.type_of(e.unalias() if isinstance(e, exp.Alias) else e) for n, e in zip(names, outputs)
+        }
+        return node
 
     # ------------------------------------------------------------------ rewriting
     def rewrite(self, node: exp.Expression) -> exp.Expression:
-        """Rewrite ``node`` bottom-up; returns the (possibly replaced) node."""
-        for key, value in list(node.args.items()):
+        """Rewrite ``node`` bottom-up; returns the (possibly replaced) node.
+
+        A SELECT's sources (WITH, FROM, JOIN) go first, so that references to their
+        columns find their types."""
+        items = list(node.args.items())
+        if isinstance(node, exp.Select):
+            items.sort(key=lambda item: _SOURCE_ORDER.get(item[0], len(_SOURCE_ORDER)))
+        for key, value in items:
             if isinstance(value, exp.Expression):
                 new = self.rewrite(value)
                 if new is not value:
@@ -294,6 +405,8 @@ class Translator:
         self._param_nodes.setdefault(index, []).append(placeholder)
         self.params.setdefault(index, UNKNOWN)
         placeholder.meta["param"] = index
+        if not self.params[index].is_unknown:  # the client declared its type
+            return self.type_parameter(placeholder, self.params[index])
         return self._typed(placeholder, self.params[index])
 
     def _bit_string(self, node: exp.Expression) -> exp.Expression:
@@ -321,7 +434,7 @@ class Translator:
         Like PostgreSQL, a malformed literal is reported at the literal's position, but a
         value that does not fit the typmod (vector(2) given 3 dimensions) is not.
         """
-        codec = codec_for(registry.lookup(ref.name).oid)
+        codec = codec_for(registry.by_name(ref.name).oid)
         try:
             value = codec.decode_text(text, -1)
         except PgError as err:
@@ -372,7 +485,7 @@ class Translator:
             target = typeref_from_datatype(node.to)
         except PgError as err:
             raise err.with_position(self._position(node.to) or self._position(node.this))
-        if target.name in ("regclass", "regtype", "regproc", "regnamespace", "regrole", "oid"):
+        if target.name in ("regclass", "regtype", "regproc", "regnamespace", "regrole"):
             return self._typed(node, target)
         return self.cast_to(node.this, target, node)
 
@@ -477,6 +590,11 @@ class Translator:
             return self._sequence_call(node, name, args)
         if name == "array_fill" and len(args) == 2:
             return self._array_fill(args)
+        if name == "set_config" and len(args) == 3:
+            call = exp.Anonymous(this="pgv_set_config", expressions=[self._session_id(), *[
+                self.coerce(a, TypeRef(t)) for a, t in zip(args, ("text", "text", "bool"))]])
+            call.meta["pg_name"] = name
+            return self._typed(call, TypeRef("text"))
         tables = _pgvector_tables()
         overload = self._resolve_function(tables, name, args, node)
         if overload is None:
@@ -491,7 +609,7 @@ class Translator:
         value, dims = args
         length = dims.expressions[0] if isinstance(dims, exp.Array) and dims.expressions else dims
         ref = self.type_of(value) or TypeRef("int4")
-        element = registry.lookup(ref.name)
+        element = registry.by_name(ref.name)
         array = registry.array_type(element) if element is not None else None
         empty = exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build(duck_type(ref) + "[]", dialect="duckdb"))
         call = exp.Anonymous(this="list_resize", expressions=[empty, length, value])
@@ -508,10 +626,13 @@ class Translator:
         if seq is None:
             raise UndefinedTable(f'relation "{target.this}" does not exist', position=self._position(target))
         rest = [exp.Cast(this=a, to=exp.DataType.build("BIGINT")) for a in args[1:2]]
-        call = exp.Anonymous(this=f"pgv_{name}", expressions=[exp.Literal.number(seq.oid), *rest])
+        call = exp.Anonymous(this=f"pgv_{name}", expressions=[self._session_id(), exp.Literal.number(seq.oid), *rest])
         call.meta["pg_name"] = name
-        self.session_dependent = True
         return self._typed(call, TypeRef("int8"))
+
+    def _session_id(self) -> exp.Expression:
+        self.per_session = True
+        return exp.Literal.number(self.ctx.session_id)
 
     def _arg_for(self, overload, index: int, arg: exp.Expression) -> exp.Expression:
         wanted = overload.arg_types[index] if getattr(overload, "arg_types", None) else None
@@ -556,6 +677,11 @@ class Translator:
             return self._typed(node, TypeRef("float8" if ref and ref.name in ("float4", "float8") else "numeric"))
         if isinstance(node, exp.Count):
             return self._typed(node, TypeRef("int8"))
+        if isinstance(node, exp.ArrayAgg) and args:
+            value = args[0].this if isinstance(args[0], exp.Order) else args[0]  # array_agg(x ORDER BY y)
+            element = registry.by_name(self.type_of(value).name) if self.type_of(value) else None
+            array = registry.array_type(element) if element is not None else None
+            return self._typed(node, TypeRef(array.name) if array is not None else None)
         if isinstance(node, (exp.Max, exp.Min, exp.Coalesce, exp.Greatest, exp.Least)) and args:
             return self._typed(node, self.type_of(args[0]))
         fixed = _FUNCTION_RESULTS.get(name)
@@ -571,7 +697,7 @@ class Translator:
         if known is None:
             return node
         node.set("expressions", [self.coerce(i, known) for i in items])
-        element = registry.lookup(known.name)
+        element = registry.by_name(known.name)
         array = registry.array_type(element) if element is not None else None
         return self._typed(node, TypeRef(array.name, known.typmod) if array else None)
 
@@ -587,6 +713,7 @@ def _is_special(ref: TypeRef | None) -> bool:
 
 
 TEXT_TYPES = ("text", "varchar", "bpchar", "name", "unknown")
+_SOURCE_ORDER = {"with_": 0, "with": 0, "from_": 1, "from": 1, "joins": 2}
 
 # Built-in functions that pgvector or bit strings overload: with only untyped arguments,
 # PostgreSQL picks the built-in (text) version.
@@ -595,7 +722,7 @@ BUILTIN_NAMESAKES = {"length", "octet_length", "bit_length", "bit_count", "get_b
 
 
 def _has_codec(ref: TypeRef) -> bool:
-    pgtype = registry.lookup(ref.name)
+    pgtype = registry.by_name(ref.name)
     if pgtype is None:
         return False
     try:
@@ -619,8 +746,18 @@ def _name_function_columns(tree: exp.Expression) -> None:
         alias.set("columns", [exp.to_identifier(alias.name)])
 
 
+def _typname_ref(typname: str) -> TypeRef | None:
+    """A pg_type name ("char" is the one-byte type, not character) with "[]" for arrays."""
+    if typname.endswith("[]"):
+        element = registry.TYPES.get(typname[:-2])
+        array = registry.array_type(element) if element is not None else None
+        return TypeRef(array.name) if array is not None else None
+    pgtype = registry.TYPES.get(typname)
+    return TypeRef(pgtype.name) if pgtype is not None else None
+
+
 def _is_special_array(ref: TypeRef) -> bool:
-    pgtype = registry.lookup(ref.name)
+    pgtype = registry.by_name(ref.name)
     element = registry.element_type(pgtype) if pgtype is not None else None
     return element is not None and element.name in SPECIAL_TYPES
 
@@ -634,7 +771,7 @@ def _base_name(ref: TypeRef | None) -> str:
 def _display(ref: TypeRef | None) -> str:
     if ref is None or ref.is_unknown:
         return "unknown"
-    pgtype = registry.lookup(ref.name)
+    pgtype = registry.by_name(ref.name)
     return pgtype.display_name if pgtype else ref.name
 
 
@@ -712,6 +849,11 @@ def _make_handlers() -> dict[type, Callable[[Translator, exp.Expression], exp.Ex
         exp.Cast: Translator._cast,
         exp.Limit: Translator._limit,
         exp.Array: Translator._array,
+        exp.CTE: Translator._derived,
+        exp.Unnest: Translator._unnest,
+        exp.Case: Translator._case,
+        exp.Paren: Translator._paren,
+        exp.Subquery: Translator._derived,
         exp.Offset: Translator._limit,
     }
     for cls in list(DISTANCE_OPERATORS) + list(_BINARY_OPS) + [exp.Div, exp.Mod, exp.And, exp.Or, exp.Like,

@@ -90,8 +90,11 @@ class PgVector(Postgres):
     class Tokenizer(Postgres.Tokenizer):
         # pgvector's vector(n) is a user-defined type like halfvec(n), not the VECTOR type
         # sqlglot knows from other dialects (VECTOR(FLOAT, 3)).
+        # oid and the reg* types are read as ordinary type names too, so that their
+        # arrays (oid[], regclass[]) parse, which sqlglot's OBJECT_IDENTIFIER does not allow.
         KEYWORDS = {
-            **{k: v for k, v in Postgres.Tokenizer.KEYWORDS.items() if k != "VECTOR"},
+            **{k: v for k, v in Postgres.Tokenizer.KEYWORDS.items()
+               if k != "VECTOR" and v != TokenType.OBJECT_IDENTIFIER},
             **_BORROWED_TOKENS,
         }
 

@@ -53,7 +53,7 @@ from pgvecdb.sql.utility import (
     TransactionStatement,
 )
 from pgvecdb.types.codecs import FormatOptions
-from pgvecdb.types.registry import by_oid, lookup
+from pgvecdb.types.registry import by_name
 
 if TYPE_CHECKING:
     from pgvecdb.database import Database
@@ -167,6 +167,11 @@ class Session:
         except Exception:
             pass
 
+    def set_setting(self, name: str, value: str, *, local: bool) -> str:
+        """set_config(): SET, or SET LOCAL inside a transaction block; returns the new value."""
+        self.settings.set(name, [value], local=local and self.in_block)
+        return self.settings.get(name)
+
     def take_notices(self) -> list[Notice]:
         notices, self._notices = self._notices, []
         return notices
@@ -188,6 +193,7 @@ class Session:
             database=self.dbname,
             param_oids=list(param_oids),
             statement_offset=statement.offset,
+            session_id=self.id,
         )
         return self.db.plan_cache.get(statement, ctx)
 
@@ -201,7 +207,6 @@ class Session:
             return self._settings_statement(utility)
         self._cancel.clear()
         self._running = True
-        self.db.sequences.running_as(self.id)
         autocommit = not self.in_block
         if autocommit:
             self.txn = self.db.store.begin()
@@ -474,5 +479,5 @@ def _quote_ident(name: str) -> str:
 
 
 def _oid_of(type_name: str) -> int:
-    pgtype = lookup(type_name)
+    pgtype = by_name(type_name)
     return pgtype.oid if pgtype is not None else 25

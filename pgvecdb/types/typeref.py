@@ -111,7 +111,7 @@ def typeref_from_text(text: str) -> TypeRef:
 
 def duck_type(ref: TypeRef) -> str:
     """The DuckDB type that represents ``ref``."""
-    pgtype = registry.lookup(ref.name)
+    pgtype = registry.by_name(ref.name)
     if pgtype is None:
         return "VARCHAR"
     base = registry.element_type(pgtype) if pgtype.is_array else pgtype
@@ -126,7 +126,7 @@ def duck_type(ref: TypeRef) -> str:
 
 def format_type(ref: TypeRef) -> str:
     """The type as PostgreSQL's format_type prints it: 'vector(3)', 'character varying(10)'."""
-    pgtype = registry.lookup(ref.name)
+    pgtype = registry.by_name(ref.name)
     if pgtype is None:
         return ref.name
     array = pgtype.is_array

@@ -30,8 +30,8 @@ SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 # Collations every text comparison may name: all behave as DuckDB's default here.
 _DEFAULT_COLLATIONS = frozenset({"default", "c", "posix", "ucs_basic"})
 # Types that only catalog queries use, with the PostgreSQL type that represents them here.
-_PLAIN_TYPES = {"oid": "bigint", "xid": "bigint", "cid": "bigint", "name": "text", "char": "text",
-                "int2vector": "int2[]", "oidvector": "bigint[]", "pg_node_tree": "text", "aclitem": "text"}
+# (The planner types oid, name, "char", xid ... itself; only these need a stand-in.)
+_PLAIN_TYPES = {"pg_node_tree": "text", "aclitem": "text"}
 _TEXT_TYPES = frozenset({"text", "varchar", "name", "char", "bpchar", "character varying"})
 # Columns of the system relations whose type is an array (compared with '{...}' literals).
 _ARRAY_COLUMNS = frozenset(col.name for r in RELATIONS.values() for col in r.columns
