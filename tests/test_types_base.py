@@ -29,6 +29,7 @@ from pgvecdb.types.codecs import (
     pg_type_for_duck,
 )
 from pgvecdb.types.numeric import float_text
+from pgvecdb.types.registry import SPARSEVEC_OID, VECTOR_ARRAY_OID, VECTOR_OID
 from pgvecdb.types.registry import TYPES, VECTOR_ARRAY_OID
 
 OID = {name: TYPES[name].oid for name in TYPES}
@@ -361,9 +362,9 @@ def test_array_storage_round_trip() -> None:
     ("DECIMAL(10,2)", (1700, numeric_typmod(10, 2))), ("VARCHAR", (25, -1)), ("BOOLEAN", (16, -1)),
     ("TIMESTAMP WITH TIME ZONE", (1184, -1)), ("TIME WITH TIME ZONE", (1266, -1)), ("UUID", (2950, -1)),
     ("JSON", (3802, -1)), ("BLOB", (17, -1)), ("VARCHAR[]", (1009, -1)), ("INTEGER[][]", (1007, -1)),
-    ("FLOAT[3]", (1021, -1)), ("STRUCT(__vector FLOAT[])", (16400, -1)),
-    ("STRUCT(__vector FLOAT[])[]", (16401, -1)), ("STRUCT(__bit VARCHAR)", (1560, -1)),
-    ('STRUCT(__sparsevec STRUCT(dim INTEGER, indices INTEGER[], "values" FLOAT[]))', (16404, -1)),
+    ("FLOAT[3]", (1021, -1)), ("STRUCT(__vector FLOAT[])", (VECTOR_OID, -1)),
+    ("STRUCT(__vector FLOAT[])[]", (VECTOR_ARRAY_OID, -1)), ("STRUCT(__bit VARCHAR)", (1560, -1)),
+    ('STRUCT(__sparsevec STRUCT(dim INTEGER, indices INTEGER[], "values" FLOAT[]))', (SPARSEVEC_OID, -1)),
     ("STRUCT(a INTEGER)", (25, -1)), ("MAP(VARCHAR, INTEGER)", (25, -1)), ("HUGEINT", (1700, -1)),
 ])
 def test_pg_type_for_duck(duck_type: str, expected: tuple[int, int]) -> None:

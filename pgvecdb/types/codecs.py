@@ -30,7 +30,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pgvecdb.errors import InvalidBinaryRepresentation, ProtocolViolation
-from pgvecdb.types.registry import PgType, by_oid
+from pgvecdb.types.registry import (
+    BIT_TAG,
+    HALFVEC_OID,
+    HALFVEC_TAG,
+    SPARSEVEC_OID,
+    SPARSEVEC_TAG,
+    VECTOR_OID,
+    VECTOR_TAG,
+    PgType,
+    by_oid,
+)
 
 TEXT_FORMAT = 0
 BINARY_FORMAT = 1
@@ -313,10 +323,10 @@ _DUCK_SCALARS: dict[str, int] = {
 }
 
 _TAGGED_STRUCTS: dict[str, int] = {
-    "__vector": 16400,
-    "__halfvec": 16402,
-    "__sparsevec": 16404,
-    "__bit": 1560,
+    VECTOR_TAG: VECTOR_OID,
+    HALFVEC_TAG: HALFVEC_OID,
+    SPARSEVEC_TAG: SPARSEVEC_OID,
+    BIT_TAG: 1560,
 }
 
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VECTOR_OID = 16400
-VECTOR_ARRAY_OID = 16401
-HALFVEC_OID = 16402
-HALFVEC_ARRAY_OID = 16403
-SPARSEVEC_OID = 16404
-SPARSEVEC_ARRAY_OID = 16405
+# Below 16384, where initdb's objects live, so they never meet the OID of a user object.
+VECTOR_OID = 14900
+VECTOR_ARRAY_OID = 14901
+HALFVEC_OID = 14902
+HALFVEC_ARRAY_OID = 14903
+SPARSEVEC_OID = 14904
+SPARSEVEC_ARRAY_OID = 14905
 
 # Struct field names that tag pgvector values inside DuckDB.
 VECTOR_TAG = "__vector"
@@ -170,7 +171,8 @@ SERIAL_TYPES = {"serial": "int4", "serial4": "int4", "smallserial": "int2", "ser
 
 
 def lookup(name: str) -> PgType | None:
-    """The type called ``name`` (a pg_type name or an SQL spelling such as ``integer``)."""
+    """The type an SQL type name means (``integer``, ``char`` = character, ``vector``);
+    for a pg_type.typname use ``by_name``."""
     key = name.lower().strip()
     if key.startswith("pg_catalog."):
         key = key[len("pg_catalog."):]
@@ -180,6 +182,11 @@ def lookup(name: str) -> PgType | None:
         elem = lookup(key[:-2])
         return TYPES_BY_OID.get(elem.array_oid) if elem and elem.array_oid else None
     return TYPES.get(ALIASES.get(key, key))
+
+
+def by_name(typname: str) -> PgType | None:
+    """The type whose pg_type.typname is ``typname`` (``char`` is "char", not character)."""
+    return TYPES.get(typname)
 
 
 def by_oid(oid: int) -> PgType | None:
