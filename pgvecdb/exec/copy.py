@@ -819,7 +819,9 @@ _TEXT_OUTPUT_ESCAPES = ((b"\\", b"\\\\"), (b"\b", b"\\b"), (b"\f", b"\\f"), (b"\
 
 
 class CopyToStdout(CopyOut):
-    """COPY ... TO STDOUT: ``chunks()`` yields the data of ``table`` (DuckDB representation)."""
+    """COPY ... TO STDOUT: ``chunks()`` yields the data of ``table`` (DuckDB representation),
+    one row per chunk as PostgreSQL sends one row per CopyData message (psycopg's
+    ``Copy.rows()`` relies on it); rows are encoded a batch at a time."""
 
     def __init__(self, table: pa.Table, columns: list[ColumnInfo], options: CopyOptions, *,
                  format_options: FormatOptions = DEFAULT_OPTIONS, chunk_rows: int = OUTPUT_CHUNK_ROWS) -> None:
@@ -840,11 +842,11 @@ class CopyToStdout(CopyOut):
         for start in range(0, self.table.num_rows, self.chunk_rows):
             batch = self.table.slice(start, self.chunk_rows)
             if options.binary:
-                yield self.binary_rows(batch)
+                yield from self.binary_rows(batch)
             elif options.csv:
-                yield self.csv_rows(batch)
+                yield from self.csv_rows(batch)
             else:
-                yield self.text_rows(batch)
+                yield from self.text_rows(batch)
         if options.binary:
             yield BINARY_TRAILER
 
@@ -860,7 +862,7 @@ class CopyToStdout(CopyOut):
             fields = [_text_escape_value(name, self.options.delimiter.encode()) for name in names]
         return self.options.delimiter.encode().join(fields) + b"\n"
 
-    def text_rows(self, batch: pa.Table) -> bytes:
+    def text_rows(self, batch: pa.Table) -> list[bytes]:
         delimiter = self.options.delimiter.encode()
         null = self.options.null.encode("utf-8")
         columns = []
@@ -868,11 +870,11 @@ class CopyToStdout(CopyOut):
             escaped = _text_escape_column(pa.array(values, pa.binary()), delimiter)
             columns.append(escaped.fill_null(null))
         if not columns:
-            return b"\n" * batch.num_rows
+            return [b"\n"] * batch.num_rows
         rows = pc.binary_join_element_wise(*columns, delimiter) if len(columns) > 1 else columns[0]
-        return b"\n".join(rows.to_pylist()) + b"\n"
+        return [row + b"\n" for row in rows.to_pylist()]
 
-    def csv_rows(self, batch: pa.Table) -> bytes:
+    def csv_rows(self, batch: pa.Table) -> list[bytes]:
         options = self.options
         delimiter = options.delimiter.encode()
         null = options.null.encode("utf-8")
@@ -883,7 +885,7 @@ class CopyToStdout(CopyOut):
         for row in zip(*encoded):
             lines.append(delimiter.join(null if v is None else self.csv_field(v, force, single)
                                         for v, force in zip(row, forced)))
-        return b"\n".join(lines) + b"\n" if lines else b""
+        return [line + b"\n" for line in lines]
 
     def csv_field(self, value: bytes, force: bool, single: bool = False) -> bytes:
         """CopyAttributeOutCSV: quote when forced, when equal to NULL, or holding special characters."""
@@ -901,17 +903,13 @@ class CopyToStdout(CopyOut):
             inner = value.replace(escape, escape + escape).replace(quote, escape + quote)
         return quote + inner + quote
 
-    def binary_rows(self, batch: pa.Table) -> bytes:
+    def binary_rows(self, batch: pa.Table) -> list[bytes]:
         count = _INT16.pack(len(self.columns))
-        encoded = self.encode(batch, 1)
-        parts = []
-        for row in zip(*encoded):
-            parts.append(count)
-            for value in row:
-                parts.append(b"\xff\xff\xff\xff" if value is None else _INT32.pack(len(value)) + value)
         if not self.columns:
-            parts = [count] * batch.num_rows
-        return b"".join(parts)
+            return [count] * batch.num_rows
+        return [count + b"".join(b"\xff\xff\xff\xff" if value is None else _INT32.pack(len(value)) + value
+                                 for value in row)
+                for row in zip(*self.encode(batch, 1))]
 
 
 def _text_escape_column(values: pa.Array, delimiter: bytes) -> pa.Array:

@@ -74,6 +74,7 @@ def parse_one(text: str, offset: int = 0) -> Statement:
         raise err.with_position(offset + 1)
     if utility is not None:
         return Statement(text, offset, utility=utility)
+    _check_statement_keyword(text, offset)
     try:
         trees = DIALECT.parse(text)
     except ParseError as exc:
@@ -87,6 +88,24 @@ def parse_one(text: str, offset: int = 0) -> Statement:
     if isinstance(tree, exp.Command):
         raise _unsupported_command(text, offset, tree)
     return Statement(text, offset, tree=tree)
+
+
+# Words a statement can start with; PostgreSQL reports any other first word as the error.
+_STATEMENT_KEYWORDS = {
+    "select", "with", "insert", "update", "delete", "values", "table", "create", "drop", "alter",
+    "truncate", "merge", "grant", "revoke", "comment", "lock", "prepare", "execute", "declare",
+    "fetch", "close", "move", "do", "call", "refresh", "cluster", "import", "security", "reassign",
+}
+
+
+def _check_statement_keyword(text: str, offset: int) -> None:
+    stripped = text.lstrip()
+    if stripped.startswith("("):
+        return
+    word = stripped.split(None, 1)[0].split("(", 1)[0] if stripped else ""
+    if word.lower() not in _STATEMENT_KEYWORDS:
+        position = offset + (len(text) - len(stripped)) + 1
+        raise PgSyntaxError(f'syntax error at or near "{word}"', position=position)
 
 
 def _unsupported_command(text: str, offset: int, tree: exp.Command) -> PgError:
