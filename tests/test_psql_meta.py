@@ -250,8 +250,6 @@ async def _asyncpg_vectors(server: ServerProcess, table: str, *, register: bool)
         await conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="asyncpg's introspection calls set_config(), and sends $1::oid[], "
-                                       "which the planner and dialect do not take yet")
 def test_asyncpg_introspects_a_type_it_does_not_know(described, unique_name):
     assert asyncio.run(_asyncpg_vectors(described, unique_name("av"), register=False)) == ["[1,2,3]"]
 

@@ -834,21 +834,26 @@ class CopyToStdout(CopyOut):
         self.tag = f"COPY {table.num_rows}"
 
     def chunks(self) -> Iterator[bytes]:
+        """The binary header travels with the first row (or the trailer), as PostgreSQL sends it."""
         options = self.options
+        pending = b""
         if options.binary:
-            yield BINARY_SIGNATURE + struct.pack(">ii", 0, 0)
+            pending = BINARY_SIGNATURE + struct.pack(">ii", 0, 0)
         elif options.header:
             yield self.header_line()
         for start in range(0, self.table.num_rows, self.chunk_rows):
             batch = self.table.slice(start, self.chunk_rows)
             if options.binary:
-                yield from self.binary_rows(batch)
+                rows = self.binary_rows(batch)
             elif options.csv:
-                yield from self.csv_rows(batch)
+                rows = self.csv_rows(batch)
             else:
-                yield from self.text_rows(batch)
+                rows = self.text_rows(batch)
+            for row in rows:
+                yield pending + row
+                pending = b""
         if options.binary:
-            yield BINARY_TRAILER
+            yield pending + BINARY_TRAILER
 
     def encode(self, batch: pa.Table, fmt: int) -> list[list[bytes | None]]:
         return [encode_column(batch.column(i), column.type_oid, fmt, options=self.format_options)
