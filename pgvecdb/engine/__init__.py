@@ -1,0 +1,23 @@
+"""The shared vector engine: indexes, metrics, bitsets and exact search (no SQL here).
+
+``create_index(IndexType.HNSW, Metric.L2, 128, {"m": 16})`` makes a ``VectorIndex``;
+``build`` it on a segment's vectors, ``search`` it with a ``Bitset`` of excluded rows,
+``serialize`` it beside the segment and ``load_index`` it back. ``exact_search`` answers
+the same questions over a plain matrix (growing segments, very selective filters).
+"""
+
+from pgvecdb.engine.bitset import Bitset
+from pgvecdb.engine.exact import exact_range_search, exact_search
+from pgvecdb.engine.factory import create_index, load_index
+from pgvecdb.engine.index import VectorIndex
+from pgvecdb.engine.index_types import MAX_BINARY_DIM, MAX_FLOAT_DIM, IndexType
+from pgvecdb.engine.metrics import Metric
+from pgvecdb.engine.params import IndexParams, SearchParams, validate_build
+from pgvecdb.engine.strategy import SearchPlan
+from pgvecdb.engine.threads import get_num_threads, set_num_threads
+
+__all__ = [
+    "Bitset", "IndexParams", "IndexType", "MAX_BINARY_DIM", "MAX_FLOAT_DIM", "Metric", "SearchParams",
+    "SearchPlan", "VectorIndex", "create_index", "exact_range_search", "exact_search", "get_num_threads",
+    "load_index", "set_num_threads", "validate_build",
+]

@@ -63,6 +63,11 @@ class Bitset:
     def test(self, position: int) -> bool:
         return bool(self.packed[position >> 3] >> (position & 7) & 1)
 
+    def test_many(self, positions: np.ndarray) -> np.ndarray:
+        """One bool per position: True where its bit is set (excluded)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        return (self.packed[positions >> 3] >> (positions & 7) & 1).astype(bool)
+
     def copy(self) -> "Bitset":
         return Bitset(self.size, self.packed.copy())
 

@@ -1,0 +1,96 @@
+"""What the engine needs from faiss, in one place: metrics, selectors, views, bytes.
+
+faiss reports raw scores — squared L2, inner products, Jaccard similarity — and reads a set
+bit of ``IDSelectorBitmap`` as *selected*; the engine speaks pgvector distances and bitsets
+of *excluded* rows. The conversions between the two live here.
+"""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from pgvecdb.engine.bitset import Bitset
+from pgvecdb.engine.metrics import Metric
+
+_FAISS_METRICS = {
+    Metric.L2: faiss.METRIC_L2,
+    Metric.IP: faiss.METRIC_INNER_PRODUCT,
+    Metric.COSINE: faiss.METRIC_INNER_PRODUCT,  # over unit vectors
+    Metric.L1: faiss.METRIC_L1,
+    Metric.JACCARD: faiss.METRIC_Jaccard,  # over 0/1 floats: the similarity |a & b| / |a | b|
+}
+
+
+def faiss_metric(metric: Metric) -> int:
+    return _FAISS_METRICS[metric]
+
+
+def results(metric: Metric, scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Search results from faiss scores: pgvector distances (float64, +inf where there is
+    no result) and ids, nearest first and ties by id (faiss leaves ties in heap order)."""
+    distances = _distances(metric, scores.astype(np.float64))
+    distances[ids < 0] = np.inf
+    order = np.lexsort((np.where(ids < 0, np.iinfo(np.int64).max, ids), distances), axis=1)
+    return np.take_along_axis(distances, order, axis=1), np.take_along_axis(ids, order, axis=1)
+
+
+def _distances(metric: Metric, scores: np.ndarray) -> np.ndarray:
+    if metric is Metric.L2:
+        return np.sqrt(np.maximum(scores, 0.0))
+    if metric is Metric.IP:
+        return -scores
+    if metric is Metric.COSINE:
+        return 1.0 - np.clip(scores, -1.0, 1.0)
+    if metric is Metric.JACCARD:
+        return 1.0 - np.nan_to_num(scores, nan=0.0)  # two empty bit strings: distance 1
+    return scores
+
+
+class Selector:
+    """An ``IDSelectorBitmap`` of the rows a bitset does not exclude (None: every row)."""
+
+    __slots__ = ("faiss", "_included")
+
+    def __init__(self, excluded: Bitset | None) -> None:
+        if excluded is None:
+            self.faiss = None
+            self._included = None
+            return
+        self._included = excluded.invert().packed  # the selector reads this buffer: keep it alive
+        self.faiss = faiss.IDSelectorBitmap(excluded.size, faiss.swig_ptr(self._included))
+
+
+def flat_vectors(storage: faiss.Index) -> np.ndarray:
+    """A zero-copy view of the vectors held by a faiss ``IndexFlat``."""
+    storage = faiss.downcast_index(storage)
+    if storage.ntotal == 0:
+        return np.empty((0, storage.d), dtype=np.float32)
+    return faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
+
+
+def binary_flat_codes(storage: faiss.IndexBinary) -> np.ndarray:
+    """A zero-copy view of the codes held by a faiss ``IndexBinaryFlat``."""
+    storage = faiss.downcast_IndexBinary(storage)
+    if storage.ntotal == 0:
+        return np.empty((0, storage.code_size), dtype=np.uint8)
+    size = storage.ntotal * storage.code_size
+    return faiss.rev_swig_ptr(storage.xb.data(), size).reshape(storage.ntotal, storage.code_size)
+
+
+def stored_bytes(storage: faiss.Index | faiss.IndexBinary) -> int:
+    """Bytes of the codes held by a flat faiss index (float or binary)."""
+    if isinstance(storage, faiss.IndexBinary):
+        return storage.ntotal * storage.code_size
+    return storage.ntotal * faiss.downcast_index(storage).code_size
+
+
+def serialize(index: faiss.Index | faiss.IndexBinary) -> bytes:
+    if isinstance(index, faiss.IndexBinary):
+        return faiss.serialize_index_binary(index).tobytes()
+    return faiss.serialize_index(index).tobytes()
+
+
+def deserialize(data: bytes | memoryview, binary: bool) -> faiss.Index | faiss.IndexBinary:
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    return faiss.deserialize_index_binary(buffer) if binary else faiss.deserialize_index(buffer)

@@ -1,0 +1,118 @@
+"""HNSW: a faiss graph index searched with a bitmap of the rows a filter keeps.
+
+faiss is the search engine for every metric because it filters inside the graph walk with
+``IDSelectorBitmap`` (no callback per candidate). The graph is built by hnswlib where
+hnswlib knows the metric (``engine.hnsw_graph``: L2, inner product, cosine) and by faiss
+otherwise: L1 on float vectors, Hamming with faiss's binary HNSW, and Jaccard as faiss's
+Jaccard similarity over the bits unpacked to 0/1 floats (32x the memory of the bits; the
+packed bits are kept too, for exhaustive searches).
+
+A filter widens ef_search so that about ``FILTER_EF_FACTOR * k`` of the candidates the
+walk keeps pass the filter (measured on 200k x 128 clustered rows: at 10% ef 150 gives
+recall 0.98, at 1% ef 1500 gives 0.95), and the planner prefers an exact search over the
+matching rows when that is cheaper (``engine.strategy``).
+"""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from pgvecdb.engine import faiss_bridge, hnsw_graph
+from pgvecdb.engine.bitset import Bitset
+from pgvecdb.engine.exact import exact_search, search_cost
+from pgvecdb.engine.faiss_bridge import Selector, faiss_metric
+from pgvecdb.engine.index import Results, VectorIndex
+from pgvecdb.engine.index_types import IndexType
+from pgvecdb.engine.metrics import Metric, unit_rows
+from pgvecdb.engine.params import SearchParams
+from pgvecdb.engine.strategy import Costs, widened_budget
+
+FILTER_EF_FACTOR = 1.5
+# A graph search with ef costs about ef x m distance computations.
+VISIT_COST = 1.0
+# Past this ef, a search that still lacks rows is finished exhaustively.
+MAX_EF = 8192
+
+
+class HnswIndex(VectorIndex):
+    index_type = IndexType.HNSW
+
+    _faiss: faiss.IndexHNSW | faiss.IndexBinaryHNSW
+    _bits: np.ndarray | None = None  # the packed bits of a Jaccard index
+
+    def memory_size(self) -> int:
+        hnsw = self._faiss.hnsw
+        graph = hnsw.neighbors.size() * 4 + hnsw.offsets.size() * 8 + hnsw.levels.size() * 4
+        stored = faiss_bridge.stored_bytes(self._faiss.storage)
+        return int(graph + stored + (self._bits.nbytes if self._bits is not None else 0))
+
+    def _build(self, vectors: np.ndarray, skip: Bitset | None) -> Bitset | None:
+        if self.metric is Metric.COSINE:
+            vectors, zero = unit_rows(vectors)
+            if zero.any():
+                skip = Bitset.from_mask(zero) if skip is None else skip.union(Bitset.from_mask(zero))
+        self._faiss = self._new_graph(vectors, skip)
+        return skip
+
+    def _new_graph(self, vectors: np.ndarray, skip: Bitset | None) -> faiss.IndexHNSW | faiss.IndexBinaryHNSW:
+        m, ef_construction = self.params.m, self.params.ef_construction
+        if self.metric is Metric.HAMMING:
+            index = faiss.IndexBinaryHNSW(8 * self.row_width, m)
+        else:
+            if self.metric is Metric.JACCARD:
+                self._bits, vectors = vectors, _unpacked(vectors, self.row_width)
+            metric = faiss_metric(self.metric)
+            if hnsw_graph.can_build(metric):
+                included = np.arange(len(vectors)) if skip is None else skip.invert().positions()
+                return hnsw_graph.build_hnsw(vectors, included, metric, m, ef_construction)
+            index = faiss.IndexHNSWFlat(vectors.shape[1], m, metric)
+        index.hnsw.efConstruction = ef_construction
+        index.add(vectors)
+        return index
+
+    def _encode_queries(self, queries: np.ndarray) -> np.ndarray:
+        return unit_rows(queries)[0] if self.metric is Metric.COSINE else queries
+
+    def _search_index(self, queries: np.ndarray, k: int, budget: int, excluded: Bitset | None) -> Results:
+        selector = Selector(excluded)
+        params = faiss.SearchParametersHNSW(efSearch=budget, sel=selector.faiss)
+        if self.metric is Metric.JACCARD:
+            queries = _unpacked(queries, self.row_width)
+        scores, ids = self._faiss.search(queries, k, params=params)
+        return faiss_bridge.results(self.metric, scores, ids)
+
+    def _search_exhaustive(self, queries: np.ndarray, k: int, excluded: Bitset | None) -> Results:
+        return exact_search(self._stored_vectors(), queries, k, self.metric, excluded)
+
+    def _stored_vectors(self) -> np.ndarray:
+        """The rows as ``exact_search`` compares them (views where faiss holds them)."""
+        if self._bits is not None:
+            return self._bits
+        if self.metric is Metric.HAMMING:
+            return faiss_bridge.binary_flat_codes(self._faiss.storage)
+        return faiss_bridge.flat_vectors(self._faiss.storage)
+
+    def _costs(self, params: SearchParams, k: int, matching: int) -> Costs:
+        ef = widened_budget(max(params.ef_search, k), k, matching / self.count, FILTER_EF_FACTOR)
+        return Costs(budget=ef, index=ef * self.params.m * VISIT_COST, exhaustive=search_cost(matching, self.count))
+
+    def _max_budget(self) -> int:
+        return min(self.count, MAX_EF)
+
+    def _sections(self) -> dict[str, bytes]:
+        sections = {"faiss": faiss_bridge.serialize(self._faiss)}
+        if self._bits is not None:
+            sections["bits"] = self._bits.tobytes()
+        return sections
+
+    def _restore(self, sections: dict[str, memoryview]) -> None:
+        self._faiss = faiss_bridge.deserialize(sections["faiss"], binary=self.metric is Metric.HAMMING)
+        if "bits" in sections:
+            self._bits = np.frombuffer(sections["bits"], dtype=np.uint8).reshape(self.count, self.row_width).copy()
+
+
+def _unpacked(bits: np.ndarray, width: int) -> np.ndarray:
+    """Packed bit rows as 0/1 float32 rows (for faiss's Jaccard over floats)."""
+    return np.unpackbits(bits, axis=1, count=8 * width).astype(np.float32)
+
