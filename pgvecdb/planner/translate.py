@@ -113,6 +113,7 @@ class Translator:
         self.scope: dict[str, Table] = {}
         self.system_scope: dict[str, dict[str, str]] = {}  # alias -> column -> pg type name
         self.derived_scope: dict[str, dict[str, TypeRef | None]] = {}  # CTEs and subqueries in FROM
+        self.multidimensional: set[int] = set()  # constants holding arrays of arrays
         self.session_dependent = False
         self.per_session = False
         self._param_nodes: dict[int, list[exp.Expression]] = {}
@@ -148,6 +149,7 @@ class Translator:
     def finish(self, tree: exp.Expression, names: list[str] | None = None) -> DuckQuery:
         self._default_param_types()
         types = self._output_types(tree)
+        self._number_constants(tree)
         sql = tree.sql(dialect="duckdb")
         return DuckQuery(
             sql=sql,
@@ -197,6 +199,13 @@ class Translator:
             else:
                 return None
         return types
+
+    def _number_constants(self, tree: exp.Expression) -> None:
+        """Constants are bound after the client's parameters: $n+1, $n+2 ..."""
+        base = self.param_count
+        for node in tree.find_all(exp.Parameter):
+            if "constant" in node.meta:
+                node.set("this", exp.Literal.number(base + node.meta["constant"]))
 
     @property
     def param_count(self) -> int:
@@ -326,6 +335,18 @@ class Translator:
     def _paren(self, node: exp.Paren) -> exp.Expression:
         return self._typed(node, self.type_of(node.this))
 
+    def _table_function(self, node: exp.Table) -> exp.Expression:
+        """generate_series(a, b) AS n(n) in FROM: n is int4 when a and b are, else int8."""
+        function = node.this
+        alias = node.args.get("alias")
+        if not isinstance(function, (exp.GenerateSeries, exp.ExplodingGenerateSeries)) or \
+                not isinstance(alias, exp.TableAlias) or not alias.columns:
+            return node
+        bounds = [self.type_of(function.args.get(k)) for k in ("start", "end")]
+        ref = TypeRef("int4") if all(b is not None and b.name == "int4" for b in bounds) else TypeRef("int8")
+        self.derived_scope[alias.name] = {alias.columns[0].name: ref}
+        return node
+
     def _unnest(self, node: exp.Unnest) -> exp.Expression:
         """unnest(array) AS v(v): v has the array's element type."""
         alias = node.args.get("alias")
@@ -426,6 +447,8 @@ class Translator:
         node = exp.Parameter(this=exp.Literal.number(index))
         node.meta["constant"] = index
         cast = exp.Cast(this=node, to=exp.DataType.build(duck_type(ref), dialect="duckdb"))
+        if _is_nested_list(value):
+            self.multidimensional.add(id(cast))
         return self._typed(cast, ref)
 
     def decode_literal(self, text: str, ref: TypeRef, origin: exp.Expression | None) -> object:
@@ -498,6 +521,8 @@ class Translator:
         if isinstance(source, exp.Parameter) and "param" in source.meta:
             source = self.type_parameter(source, target)
             source_type = self.type_of(source)
+            if source_type == target:
+                return source
         if source_type is not None and (_is_special(target) or _is_special(source_type)):
             return self._special_cast(origin or source, source, source_type, target)
         cast = exp.Cast(this=source, to=exp.DataType.build(duck_type(target), dialect="duckdb"))
@@ -518,6 +543,10 @@ class Translator:
                 sqlstate="42846",
                 position=self._position(node),
             )
+        if id(source) in self.multidimensional:
+            raise PgError("array must be 1-D", sqlstate="22000")
+        if not source_type.is_unknown:  # DuckDB's type may be wider (BIGINT for int4 series)
+            source = exp.Cast(this=source, to=exp.DataType.build(duck_type(source_type), dialect="duckdb"))
         call = exp.Anonymous(this=overload.duck_name, expressions=[source, exp.Literal.number(target.typmod)])
         return self._typed(call, TypeRef(target.name, target.typmod))
 
@@ -599,8 +628,10 @@ class Translator:
         overload = self._resolve_function(tables, name, args, node)
         if overload is None:
             return self._builtin_function(node, name, args)
-        call = tables.build_call(overload, [self._arg_for(overload, i, a) for i, a in enumerate(args)]) \
-            if hasattr(tables, "build_call") else exp.Anonymous(this=overload.duck_name, expressions=args)
+        args = [self._arg_for(overload, i, a) for i, a in enumerate(args)]
+        if name in STATE_FUNCTIONS and any(id(a) in self.multidimensional for a in args):
+            raise PgError(f"{name}: expected state array", sqlstate="XX000")
+        call = tables.build_call(overload, args)
         call.meta["pg_name"] = name
         return self._typed(call, TypeRef(overload.result_type))
 
@@ -635,8 +666,17 @@ class Translator:
         return exp.Literal.number(self.ctx.session_id)
 
     def _arg_for(self, overload, index: int, arg: exp.Expression) -> exp.Expression:
+        """An argument given the overload's parameter type: untyped ones take it, and an
+        implicitly castable one (int4[] for float8[]) is cast to it."""
         wanted = overload.arg_types[index] if getattr(overload, "arg_types", None) else None
-        return self.coerce(arg, TypeRef(wanted)) if wanted else arg
+        if not wanted:
+            return arg
+        arg = self.coerce(arg, TypeRef(wanted))
+        current = self.type_of(arg)
+        if current is not None and current.name != wanted and _implicit(current, wanted):
+            cast = exp.Cast(this=arg, to=exp.DataType.build(duck_type(TypeRef(wanted)), dialect="duckdb"))
+            return self._typed(cast, TypeRef(wanted))
+        return arg
 
     def _resolve_function(self, tables, name: str, args: list[exp.Expression], node: exp.Expression):
         candidates = [(key, ov) for key, ov in tables.FUNCTIONS.items() if key[0] == name and len(key[1]) == len(args)]
@@ -713,6 +753,9 @@ def _is_special(ref: TypeRef | None) -> bool:
 
 
 TEXT_TYPES = ("text", "varchar", "bpchar", "name", "unknown")
+# pgvector's aggregate state functions, which take a one-dimensional float8[] state.
+STATE_FUNCTIONS = {"vector_avg", "vector_accum", "vector_combine", "halfvec_avg", "halfvec_accum",
+                   "halfvec_combine"}
 _SOURCE_ORDER = {"with_": 0, "with": 0, "from_": 1, "from": 1, "joins": 2}
 
 # Built-in functions that pgvector or bit strings overload: with only untyped arguments,
@@ -744,6 +787,10 @@ def _name_function_columns(tree: exp.Expression) -> None:
         if not isinstance(node.parent, (exp.From, exp.Join)) and not isinstance(node, exp.Unnest):
             continue
         alias.set("columns", [exp.to_identifier(alias.name)])
+
+
+def _is_nested_list(value: object) -> bool:
+    return isinstance(value, list) and any(isinstance(v, list) for v in value)
 
 
 def _typname_ref(typname: str) -> TypeRef | None:
@@ -788,6 +835,9 @@ _IMPLICIT = {
 
 
 def _implicit(ref: TypeRef, wanted: str) -> bool:
+    """Whether PostgreSQL casts ``ref`` to ``wanted`` implicitly (arrays element-wise)."""
+    if ref.name.startswith("_") and wanted.startswith("_"):
+        return (ref.name[1:], wanted[1:]) in _IMPLICIT
     return (ref.name, wanted) in _IMPLICIT
 
 
@@ -851,6 +901,7 @@ def _make_handlers() -> dict[type, Callable[[Translator, exp.Expression], exp.Ex
         exp.Array: Translator._array,
         exp.CTE: Translator._derived,
         exp.Unnest: Translator._unnest,
+        exp.Table: Translator._table_function,
         exp.Case: Translator._case,
         exp.Paren: Translator._paren,
         exp.Subquery: Translator._derived,
