@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
 
+import pyarrow as pa
+
 from pgvecdb.errors import (
     AdminShutdown,
     DuplicateCursor,
@@ -238,7 +240,7 @@ class ConnectionHandler:
             self._send_rows(outcome, outcome.table, formats)
         self._out.write(backend.command_complete(outcome.tag))
 
-    def _send_rows(self, result: Result, table, formats: list[int]) -> None:
+    def _send_rows(self, result: Result, table: pa.Table, formats: list[int]) -> None:
         for chunk in data_rows(table, result.columns, formats, self.session.format_options()):
             self._out.write(chunk)
 
