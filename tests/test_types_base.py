@@ -30,7 +30,7 @@ from pgvecdb.types.codecs import (
 )
 from pgvecdb.types.numeric import float_text
 from pgvecdb.types.registry import SPARSEVEC_OID, VECTOR_ARRAY_OID, VECTOR_OID
-from pgvecdb.types.registry import TYPES, VECTOR_ARRAY_OID
+from pgvecdb.types.registry import TYPES
 
 OID = {name: TYPES[name].oid for name in TYPES}
 ISO = FormatOptions()

@@ -3,6 +3,8 @@ columns, defaults, constraints and the session's transaction."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pyarrow as pa
 
@@ -11,7 +13,7 @@ from pgvecdb.errors import DuplicateColumn, NotNullViolation, UndefinedColumn, U
 from pgvecdb.exec.copy import CopyFromStdin, parse_copy_options
 from pgvecdb.exec.executor import ExecContext, insert_checked
 from pgvecdb.exec.result import ColumnInfo
-from pgvecdb.exec.rows import codec_of, storage_schema
+from pgvecdb.exec.rows import storage_schema
 from pgvecdb.sql.utility import CopyStatement
 from pgvecdb.types import registry
 from pgvecdb.types.codecs import FormatOptions
@@ -38,10 +40,12 @@ def column_infos(columns: list[Column]) -> list[ColumnInfo]:
     return [ColumnInfo(name=c.name, type_oid=registry.by_name(c.type_name).oid, typmod=c.typmod) for c in columns]
 
 
-def copy_from_stdin(stmt: CopyStatement, ctx: ExecContext, format_options: FormatOptions) -> CopyFromStdin:
+def copy_from_stdin(stmt: CopyStatement, ctx: ExecContext, format_options: FormatOptions,
+                    default_value: Callable[[Column], pa.Scalar | None]) -> CopyFromStdin:
+    """COPY table FROM STDIN; ``default_value`` evaluates a DEFAULT for the columns not listed."""
     table, columns = copy_target(stmt, ctx)
     options = parse_copy_options(stmt.options, is_from=True, column_names=[c.name for c in columns])
-    defaults = DefaultFiller(table, [c for c in table.columns if c not in columns], ctx)
+    defaults = DefaultFiller(table, [c for c in table.columns if c not in columns], ctx, default_value)
 
     def sink(batch: pa.Table) -> None:
         rows = defaults.complete(batch)
@@ -54,11 +58,12 @@ def copy_from_stdin(stmt: CopyStatement, ctx: ExecContext, format_options: Forma
 class DefaultFiller:
     """Values for the columns a COPY does not list: their defaults, else NULL."""
 
-    def __init__(self, table: Table, missing: list[Column], ctx: ExecContext) -> None:
+    def __init__(self, table: Table, missing: list[Column], ctx: ExecContext,
+                 default_value: Callable[[Column], pa.Scalar | None]) -> None:
         self.table = table
         self.missing = missing
         self.ctx = ctx
-        self.constants = {c.name: _constant_default(c) for c in missing if c.default and not _sequence_of(c, ctx)}
+        self.constants = {c.name: default_value(c) for c in missing if c.default and not _sequence_of(c, ctx)}
 
     def complete(self, batch: pa.Table) -> pa.Table:
         n = batch.num_rows
@@ -87,12 +92,6 @@ def _sequence_of(column: Column, ctx: ExecContext):
         return None
     name = column.default.split("'")[1]
     return ctx.catalog.sequences.get(("public", name))
-
-
-def _constant_default(column: Column) -> pa.Scalar | None:
-    from pgvecdb.exec.ddl import constant_default
-
-    return constant_default(column, codec_of(column))
 
 
 def _check_not_null(table: Table, rows: pa.Table) -> None:

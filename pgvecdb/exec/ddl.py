@@ -12,6 +12,7 @@ from typing import Callable
 import pyarrow as pa
 from sqlglot import exp
 
+from pgvecdb.catalog.vector_objects import PGVECTOR_VERSION
 from pgvecdb.catalog.model import Catalog, Column, Constraint, Extension, Index, Sequence, Table
 from pgvecdb.errors import (
     DuplicateColumn,
@@ -34,7 +35,6 @@ from pgvecdb.storage.api import Store
 from pgvecdb.types import registry
 from pgvecdb.types.typeref import split_type_text
 
-PGVECTOR_VERSION = "0.8.1"
 AVAILABLE_EXTENSIONS = {"vector": PGVECTOR_VERSION, "plpgsql": "1.0"}
 VECTOR_INDEX_METHODS = ("hnsw", "ivfflat", "ivf_flat", "ivf_sq8", "ivf_pq", "flat")
 INDEX_METHODS = ("btree", "hash", "gist", "gin", "brin", *VECTOR_INDEX_METHODS)
@@ -45,6 +45,7 @@ class DDLContext:
     catalog: Catalog
     store: Store
     notices: list[Notice]
+    default_value: Callable[[Column], pa.Scalar | None]  # a column's DEFAULT, evaluated (storage type)
     offset: int = 0  # of the statement in the query string, for error positions
 
     def save(self) -> None:
@@ -325,35 +326,11 @@ def _add_column(table: Table, definition: exp.ColumnDef, ctx: DDLContext) -> Non
         raise DuplicateColumn(f'column "{definition.name}" of relation "{table.name}" already exists')
     column = _add_column_def(table, definition, ctx)
     codec = codec_of(column)
-    fill = None
-    if column.default is not None and "nextval" not in column.default:
-        fill = constant_default(column, codec)
-    elif column.default is not None:
+    if column.default is not None and "nextval" in column.default:
         raise FeatureNotSupported("ADD COLUMN with a sequence default on a table is not supported yet")
-    if column.not_null and fill is None and ctx.store.table_size(table.oid) > 0:
-        pass  # checked below against the rows
+    fill = ctx.default_value(column) if column.default is not None else None
     field = pa.field(column.name, codec.storage_type(column.typmod))
     ctx.store.add_column(table.oid, field, fill)
-
-
-def constant_default(column: Column, codec) -> pa.Scalar | None:
-    import duckdb
-
-    from pgvecdb.planner.context import PlanContext
-    from pgvecdb.planner.translate import Translator
-    from pgvecdb.planner.dml import convert, column_ref
-    from pgvecdb.sql.dialect import DIALECT
-
-    tr = Translator(PlanContext(catalog=Catalog(), settings=lambda name: None))
-    value = tr.rewrite(DIALECT.parse(f"SELECT {column.default}")[0].expressions[0])
-    query = tr.finish(exp.select(convert(tr, value, column_ref(column))))
-    con = duckdb.connect()
-    try:
-        result = con.sql(query.sql, params=query.constants or None).to_arrow_table()
-    finally:
-        con.close()
-    storage = codec.from_duck(result.column(0).combine_chunks(), column.typmod)
-    return storage[0]
 
 
 def _drop_column(table: Table, name: str, if_exists: bool, ctx: DDLContext) -> None:

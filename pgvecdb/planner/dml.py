@@ -12,7 +12,6 @@ from sqlglot import exp
 
 from pgvecdb.catalog.model import Column, Table
 from pgvecdb.errors import (
-    FeatureNotSupported,
     InvalidColumnReference,
     SyntaxError as PgSyntaxError,
     UndefinedColumn,
@@ -21,7 +20,7 @@ from pgvecdb.errors import (
 )
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.plans import ConflictClause, DeletePlan, InsertPlan, UpdatePlan
-from pgvecdb.planner.translate import RelationRef, Translator, duck_name_of_table
+from pgvecdb.planner.translate import DuckQuery, RelationRef, Translator
 from pgvecdb.sql.dialect import DIALECT
 from pgvecdb.storage.api import ROWID
 from pgvecdb.types.typeref import TypeRef, duck_type
@@ -65,6 +64,12 @@ def default_expression(tr: Translator, column: Column) -> exp.Expression:
     value = tree.expressions[0]
     value = tr.rewrite(value)
     return convert(tr, value, column_ref(column))
+
+
+def default_query(column: Column, ctx: PlanContext) -> DuckQuery:
+    """A query of one row holding ``column``'s DEFAULT, converted to the column's type."""
+    tr = Translator(ctx)
+    return tr.finish(exp.select(default_expression(tr, column)))
 
 
 # --------------------------------------------------------------------------- INSERT

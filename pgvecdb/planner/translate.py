@@ -14,7 +14,7 @@ appended after them, so one positional list binds both at execution.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import pyarrow as pa
@@ -25,7 +25,6 @@ from pgvecdb.catalog.model import Table
 from pgvecdb.errors import (
     FeatureNotSupported,
     PgError,
-    UndefinedColumn,
     UndefinedFunction,
     UndefinedTable,
 )

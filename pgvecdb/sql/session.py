@@ -20,6 +20,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
+import pyarrow as pa
+
 from pgvecdb.errors import (
     ActiveSqlTransaction,
     FeatureNotSupported,
@@ -31,14 +33,16 @@ from pgvecdb.errors import (
     QueryCanceled,
     SyntaxError as PgSyntaxError,
 )
+from pgvecdb.catalog.model import Column
 from pgvecdb.exec import ddl, executor
 from pgvecdb.exec.copy import CopyToStdout, parse_copy_options
 from pgvecdb.exec.copy_statement import copy_from_stdin, copy_target
 from pgvecdb.exec.executor import ExecContext
 from pgvecdb.exec.explain import explain
 from pgvecdb.exec.result import ColumnInfo, CopyIn, Outcome, Result
-from pgvecdb.planner import planner
+from pgvecdb.exec.rows import codec_of
 from pgvecdb.planner.context import PlanContext
+from pgvecdb.planner.dml import default_query
 from pgvecdb.planner.plans import DDLPlan, ExplainPlan, Planned, UtilityPlan
 from pgvecdb.sql import parser
 from pgvecdb.sql.parser import Statement
@@ -278,6 +282,13 @@ class Session:
         return ExecContext(store=self.db.store, catalog=self.db.catalog, cursor=self.cursor, txn=self.txn,
                            system_context=self._system_context, notices=self._notices)
 
+    def _default_value(self, column: Column) -> pa.Scalar | None:
+        """A column's DEFAULT evaluated once, in its storage type (ALTER TABLE ADD COLUMN, COPY)."""
+        query = default_query(column, PlanContext(catalog=self.db.catalog, settings=self.settings.get_or_none,
+                                                  session_id=self.id))
+        table, _ = executor.run_duck(query, [], self.exec_context())
+        return codec_of(column).from_duck(table.column(0).combine_chunks(), column.typmod)[0]
+
     def _system_context(self) -> object:
         return self.db.system_context(self)
 
@@ -287,7 +298,8 @@ class Session:
             return self._utility(plan.statement, statement)
         if isinstance(plan, DDLPlan):
             with self.db.ddl_lock:
-                ctx = ddl.DDLContext(self.db.catalog, self.db.store, self._notices, statement.offset)
+                ctx = ddl.DDLContext(self.db.catalog, self.db.store, self._notices, self._default_value,
+                                     statement.offset)
                 return ddl.run_ddl(plan.tree, ctx)
         if isinstance(plan, ExplainPlan):
             return explain(plan, params, self.exec_context())
@@ -384,8 +396,6 @@ class Session:
         return canonical_name(name) if name not in ("all",) else name
 
     def _show(self, stmt: ShowStatement) -> Result:
-        import pyarrow as pa
-
         if stmt.name == "all":
             from pgvecdb.sql.settings import SETTINGS
 
@@ -402,7 +412,8 @@ class Session:
     def _utility(self, utility, statement: Statement) -> Outcome:
         if isinstance(utility, ExtensionStatement):
             with self.db.ddl_lock:
-                return ddl.run_extension(utility, ddl.DDLContext(self.db.catalog, self.db.store, self._notices))
+                return ddl.run_extension(utility, ddl.DDLContext(self.db.catalog, self.db.store, self._notices,
+                                                                 self._default_value))
         if isinstance(utility, CopyStatement):
             return self._copy(utility, statement)
         if isinstance(utility, MaintenanceStatement):
@@ -418,7 +429,7 @@ class Session:
         if stmt.direction == "from":
             if stmt.query is not None:
                 raise PgSyntaxError("COPY FROM does not support a query")
-            return copy_from_stdin(stmt, ctx, self.format_options())
+            return copy_from_stdin(stmt, ctx, self.format_options(), self._default_value)
         return self._copy_to_stdout(stmt, statement, ctx)
 
     def _copy_to_stdout(self, stmt: CopyStatement, statement: Statement, ctx: ExecContext) -> CopyToStdout:

@@ -152,7 +152,6 @@ def _number(setting: Setting, value: str) -> str:
     try:
         number = float(text) * factor
     except ValueError:
-        kind = "an integer" if setting.kind == "integer" else "a numeric"
         raise InvalidParameterValue(f'invalid value for parameter "{setting.name}": "{value}"') from None
     if setting.kind == "integer":
         if number != int(number) and factor == 1:

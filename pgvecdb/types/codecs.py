@@ -27,7 +27,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pgvecdb.errors import InvalidBinaryRepresentation, ProtocolViolation
 from pgvecdb.types.registry import (

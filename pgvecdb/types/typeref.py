@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pgvecdb.errors import PgError, SyntaxError as PgSyntaxError, UndefinedObject
+from pgvecdb.errors import PgError, UndefinedObject
 from pgvecdb.types import registry
 from pgvecdb.types.registry import PgType
 
