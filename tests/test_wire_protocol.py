@@ -301,6 +301,20 @@ def test_options_reach_the_session(server):
     c.close()
 
 
+def test_client_encoding_is_normalised_or_refused(server):
+    c = RawClient(server)
+    c.startup(client_encoding="utf-8")
+    assert c.parameters["client_encoding"] == "UTF8"
+    c.close()
+    c = RawClient(server)
+    c.send(startup_packet({"user": "u", "client_encoding": "no-such-encoding"}))
+    kind, body = c.read()
+    fields = error_fields(body)
+    assert (kind, fields["S"], fields["C"]) == (b"E", "FATAL", "22023")
+    assert fields["M"] == 'invalid value for parameter "client_encoding": "no-such-encoding"'
+    assert c.closed_by_server()
+
+
 @pytest.mark.parametrize("code", [SSL_REQUEST, GSSENC_REQUEST])
 def test_ssl_and_gssenc_requests_are_refused_with_n(server, code):
     c = RawClient(server)
@@ -437,6 +451,15 @@ def test_invalid_utf8_in_a_query_is_22021_and_the_connection_survives(client):
     assert fields["M"] == 'invalid byte sequence for encoding "UTF8": 0xff'
     client.send(query("SELECT 1"))
     assert kinds(client.read_until_ready()) == b"TDCZ"
+
+
+def test_notice_response(client):
+    client.send(query("DROP TABLE IF EXISTS surely_not_there"))
+    messages = client.read_until_ready()
+    assert kinds(messages) == b"NCZ"
+    fields = error_fields(messages[0][1])
+    assert (fields["S"], fields["V"], fields["C"]) == ("NOTICE", "NOTICE", "00000")
+    assert fields["M"] == 'table "surely_not_there" does not exist, skipping'
 
 
 def test_transaction_status_in_ready_for_query(client):
