@@ -36,8 +36,10 @@ class Database:
         return cls(None if path is None else os.fspath(path), config)
 
     def session(self, *, user: str = "postgres", database: str = "postgres",
-                options: dict[str, str] | None = None) -> Session:
-        session = Session(self, user=user, dbname=database, options=options)
+                options: dict[str, str] | None = None, backend_pid: int | None = None) -> Session:
+        """A new session; ``backend_pid`` is what pg_backend_pid() reports (the wire's
+        BackendKeyData process id), the session's own number when not given."""
+        session = Session(self, user=user, dbname=database, options=options, backend_pid=backend_pid)
         self.sessions[session.id] = session
         return session
 
@@ -50,6 +52,7 @@ class Database:
             user=session.user,
             database=session.dbname,
             relation_size=self.store.table_size,
+            backend_pid=session.backend_pid,
         )
 
     def close(self) -> None:

@@ -33,7 +33,7 @@ from pgvecdb.planner.datatypes import typeref_from_datatype
 from pgvecdb.sql.utility import ExtensionStatement
 from pgvecdb.storage.api import Store
 from pgvecdb.types import registry
-from pgvecdb.types.typeref import split_type_text
+from pgvecdb.types.typeref import TypeRef, format_type, split_type_text
 
 AVAILABLE_EXTENSIONS = {"vector": PGVECTOR_VERSION, "plpgsql": "1.0"}
 VECTOR_INDEX_METHODS = ("hnsw", "ivfflat", "ivf_flat", "ivf_sq8", "ivf_pq", "flat")
@@ -141,6 +141,15 @@ def _add_column_def(table: Table, item: exp.ColumnDef, ctx: DDLContext) -> Colum
     return column
 
 
+def default_text(value: exp.Expression, column: Column) -> str:
+    """A DEFAULT as PostgreSQL stores and prints it: a string literal carries its cast to
+    the column's type ('x'::character varying)."""
+    text = value.sql(dialect="postgres")
+    if isinstance(value, exp.Literal) and value.is_string:
+        return f"{text}::{format_type(TypeRef(column.type_name))}"
+    return text
+
+
 def _owned_sequence(table: Table, column: Column, ctx: DDLContext) -> Sequence:
     name = _unique_relation_name(ctx.catalog, table.schema, f"{table.name}_{column.name}_seq")
     seq = Sequence(oid=ctx.catalog.allocate_oid(), name=name, schema=table.schema,
@@ -155,7 +164,7 @@ def _apply_column_constraint(table: Table, column: Column, kind: exp.Expression,
     if isinstance(kind, exp.NotNullColumnConstraint):
         column.not_null = not kind.args.get("allow_null")
     elif isinstance(kind, exp.DefaultColumnConstraint):
-        column.default = kind.this.sql(dialect="postgres")
+        column.default = default_text(kind.this, column)
     elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
         _add_key(table, "p", [column.name], ctx, None)
         column.not_null = True
@@ -377,7 +386,7 @@ def _alter_column(table: Table, action: exp.AlterColumn, ctx: DDLContext) -> Non
     if action.args.get("dtype") is not None:
         raise FeatureNotSupported("ALTER COLUMN ... TYPE is not supported yet")
     if "default" in action.args and action.args["default"] is not None:
-        column.default = action.args["default"].sql(dialect="postgres")
+        column.default = default_text(action.args["default"], column)
     elif action.args.get("drop") and action.args.get("allow_null"):
         column.not_null = False
     elif action.args.get("drop"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from pgvecdb.planner.datatypes import typeref_from_datatype
+from pgvecdb.planner.rules import functions
 from pgvecdb.types.typeref import split_type_text
 
 UNNAMED = "?column?"
@@ -69,6 +70,8 @@ def _figure(node: exp.Expression) -> tuple[str | None, int]:
 def _func_name(node: exp.Func) -> str:
     if node.meta.get("pg_name"):
         return node.meta["pg_name"]
+    if functions.pg_name(node):
+        return functions.pg_name(node)
     name = node.sql_name().lower()
     return _SQLGLOT_TO_PG.get(name, name)
 

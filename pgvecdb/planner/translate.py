@@ -31,6 +31,7 @@ from pgvecdb.errors import (
 from pgvecdb.planner.colnames import column_name
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.datatypes import typeref_from_datatype
+from pgvecdb.planner.rules import functions
 from pgvecdb.sql.dialect import DISTANCE_OPERATORS
 from pgvecdb.types import registry
 from pgvecdb.types.codecs import codec_for
@@ -618,6 +619,9 @@ class Translator:
             return self._sequence_call(node, name, args)
         if name == "array_fill" and len(args) == 2:
             return self._array_fill(args)
+        renamed = functions.duckdb_equivalent(node, args)
+        if renamed is not None:
+            return self._typed(renamed[0], TypeRef(renamed[1]))
         if name == "set_config" and len(args) == 3:
             call = exp.Anonymous(this="pgv_set_config", expressions=[self._session_id(), *[
                 self.coerce(a, TypeRef(t)) for a, t in zip(args, ("text", "text", "bool"))]])

@@ -76,9 +76,10 @@ class PreparedStatement:
 
 class Session:
     def __init__(self, database: "Database", *, user: str = "postgres", dbname: str = "postgres",
-                 options: dict[str, str] | None = None) -> None:
+                 options: dict[str, str] | None = None, backend_pid: int | None = None) -> None:
         self.db = database
         self.id = next(_session_ids)
+        self.backend_pid = backend_pid if backend_pid is not None else self.id
         self.user = user
         self.dbname = dbname
         self.settings = Settings()
@@ -217,7 +218,8 @@ class Session:
         try:
             if planned is None:
                 planned = self._plan(statement, param_oids or [])
-            outcome = self._run(planned, params, statement)
+            with self.txn.statement():  # one snapshot for every scan of the statement
+                outcome = self._run(planned, params, statement)
             if isinstance(outcome, CopyIn):
                 return self._deferred_commit(outcome, autocommit)
             if autocommit:
