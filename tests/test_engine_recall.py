@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pgvecdb.engine import Bitset, IndexType, Metric, SearchParams, create_index
+from pgvecdb.engine import Bitset, IndexType, Metric, SearchParams, create_index, exact_search
 
 ROWS, DIM, QUERIES, K = 20_000, 64, 100, 10
 SELECTIVITIES = [0.5, 0.1, 0.01, 0.001]
@@ -123,3 +123,45 @@ def test_quantized_indexes_find_most_neighbours(data, index_type, options, floor
     keep = passes < 0.1
     found = one_at_a_time(index, queries, Bitset.from_mask(~keep))
     assert ((found >= 0).sum(axis=1) == K).all() and keep[found[found >= 0]].all()
+
+
+@pytest.fixture(scope="module")
+def bit_data(data):
+    """Sign bits of the clustered rows under a random rotation: 256-bit codes."""
+    rows, queries, passes = data
+    rotation = np.random.default_rng(3).standard_normal((DIM, 256)).astype(np.float32)
+    return np.packbits(rows @ rotation > 0, axis=1), np.packbits(queries @ rotation > 0, axis=1), passes
+
+
+def distance_recall(found_distances: np.ndarray, truth_distances: np.ndarray) -> float:
+    """Share of results no farther than the true k-th neighbour (bit distances tie a lot)."""
+    limit = truth_distances[:, -1:]
+    return float(np.mean(found_distances <= limit + 1e-6))
+
+
+BIT_INDEXES = [(IndexType.HNSW, Metric.HAMMING), (IndexType.BIN_IVF_FLAT, Metric.HAMMING),
+               (IndexType.HNSW, Metric.JACCARD)]
+
+
+@pytest.fixture(scope="module")
+def bit_indexes(bit_data):
+    built = {}
+    for index_type, metric in BIT_INDEXES:
+        built[index_type, metric] = index = create_index(index_type, metric, 256)
+        index.build(bit_data[0])
+    return built
+
+
+@pytest.mark.parametrize("index_type, metric", BIT_INDEXES)
+@pytest.mark.parametrize("selectivity", [None, 0.1, 0.01])
+def test_bit_vector_recall(bit_data, bit_indexes, index_type, metric, selectivity):
+    rows, queries, passes = bit_data
+    excluded = None if selectivity is None else Bitset.from_mask(~(passes < selectivity))
+    truth, _ = exact_search(rows, queries, K, metric, excluded)
+    results = [bit_indexes[index_type, metric].search(query[None, :], K, bitset=excluded) for query in queries]
+    found = np.vstack([distances for distances, _ in results])
+    ids = np.vstack([ids for _, ids in results])
+    assert (ids >= 0).all()
+    if excluded is not None:
+        assert not excluded.test_many(ids.ravel()).any()
+    assert distance_recall(found, truth) >= 0.95

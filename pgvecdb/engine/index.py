@@ -167,6 +167,8 @@ class VectorIndex(ABC):
 
     def _plan(self, params: SearchParams, k: int, excluded: Bitset | None) -> SearchPlan:
         matching = self.count - (excluded.count() if excluded is not None else 0)
+        if not matching:
+            return SearchPlan(exhaustive=True, matching=0, rows=self.count, budget=0)
         return plan_search(self._costs(params, max(k, 1), matching), params, matching, self.count)
 
     def _excluded(self, bitset: Bitset | None) -> Bitset | None:

@@ -39,6 +39,10 @@ FILTER_ROWS_FACTOR = 2.0
 # Scanning a list tests every row against the filter: about 1/8 of a distance.
 FILTER_CHECK_COST = 1 / 8
 KMEANS_SEED = 1234
+# Training samples: rows per list (faiss's own cap), and for bit vectors a cap on the 0/1
+# floats k-means works on (1 GiB).
+TRAIN_ROWS_PER_LIST = 256
+TRAIN_FLOATS = 1 << 28
 
 
 class IvfIndex(VectorIndex):
@@ -64,9 +68,12 @@ class IvfIndex(VectorIndex):
         self._faiss.cp.min_points_per_centroid = 1  # small segments are expected: no warnings
         self._faiss.cp.seed = KMEANS_SEED
         if len(rows):
-            self._faiss.train(rows)
+            self._train(rows)
             self._faiss.add_with_ids(rows, included)
         return skip
+
+    def _train(self, rows: np.ndarray) -> None:
+        self._faiss.train(rows)
 
     def _new_ivf(self, lists: int, rows: int) -> faiss.IndexIVF | faiss.IndexBinaryIVF:
         metric = faiss_metric(self.metric)
@@ -140,6 +147,17 @@ class BinaryIvfIndex(IvfIndex):
     def _new_ivf(self, lists: int, rows: int) -> faiss.IndexBinaryIVF:
         bits = 8 * self.row_width
         return faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(bits), bits, lists)
+
+    def _train(self, rows: np.ndarray) -> None:
+        """k-means over the bits as 0/1 floats, centroids rounded back to bits. (faiss's own
+        binary IVF training does the same but takes 15 s for 40 rows of 64,000 bits.)"""
+        bits = 8 * self.row_width
+        sample_size = min(len(rows), TRAIN_ROWS_PER_LIST * self._faiss.nlist, max(self._faiss.nlist, TRAIN_FLOATS // bits))
+        sample = rows[np.random.default_rng(KMEANS_SEED).choice(len(rows), sample_size, replace=False)]
+        kmeans = faiss.Kmeans(bits, self._faiss.nlist, seed=KMEANS_SEED, min_points_per_centroid=1)
+        kmeans.train(np.unpackbits(sample, axis=1).astype(np.float32))
+        self._faiss.quantizer.add(np.packbits(kmeans.centroids > 0.5, axis=1))
+        self._faiss.is_trained = True
 
     def _search_index(self, queries: np.ndarray, k: int, budget: int, excluded: Bitset | None) -> Results:
         params = faiss.SearchParametersIVF(nprobe=budget)
