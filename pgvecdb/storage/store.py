@@ -314,8 +314,10 @@ class SegmentStore:
     def forget(self, txn: SegmentTransaction) -> None:
         self._open.pop(txn.id, None)
 
-    def publish(self, commits: list[TableCommit], sync: bool | None) -> None:
-        """Log and publish one transaction's writes, all at once."""
+    def publish(self, commits: list[TableCommit], sync: bool | None, end: Callable[[], None]) -> None:
+        """Log and publish one transaction's writes, all at once; ``end`` (which drops the
+        transaction's key reservations) runs in the same critical section, so no other
+        transaction ever sees a key both committed and still reserved by its committer."""
         self._check_open()
         with self.commit_lock:
             tables = dict(self.tables)
@@ -333,6 +335,7 @@ class SegmentStore:
             for update in key_updates:
                 update.index.publish(update.removed, update.added, update.added_rowids)
             self.tables = tables
+            end()
         if lsn is not None and (self.config.synchronous_commit if sync is None else sync):
             self.wal.sync(lsn)
         if any(s.frozen_segments() for s in tables.values()):

@@ -335,7 +335,7 @@ class SegmentTransaction:
         try:
             commits = [self._prepare(t, w) for t, w in self._writes.items() if w.changes]
             if commits:
-                self._store.publish(commits, sync)
+                self._store.publish(commits, sync, self._leave)
         finally:
             self._end()
 
@@ -358,12 +358,16 @@ class SegmentTransaction:
         if not self._finished:
             self._end()
 
+    def _leave(self) -> None:
+        """Under the commit lock: release the keys reserved and leave the open transactions."""
+        for _, index in self._key_indexes():
+            index.release(self.id)
+        self._store.forget(self)
+
     def _end(self) -> None:
         self._finished = True
         with self._store.commit_lock:
-            for _, index in self._key_indexes():
-                index.release(self.id)
-            self._store.forget(self)
+            self._leave()
         self._writes.clear()
         self._own_keys.clear()
         self._savepoints.clear()
