@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
@@ -29,6 +30,7 @@ from pgvecdb.errors import (
     InvalidSavepointSpecification,
     NoActiveSqlTransaction,
     Notice,
+    UndefinedObject,
     PgError,
     QueryCanceled,
     SyntaxError as PgSyntaxError,
@@ -85,11 +87,7 @@ class Session:
         self.settings = Settings()
         self.settings.set_internal("session_authorization", user)
         for name, value in (options or {}).items():
-            try:
-                self.settings.set(name, [value])
-            except PgError:
-                if name.lower() in ("application_name",):
-                    raise
+            self._startup_setting(name, value)
         self.settings.take_changed_reported()
         self.cursor = database.duck.cursor()
         self.txn = None  # the storage transaction of an open block
@@ -97,7 +95,16 @@ class Session:
         self.failed = False
         self._cancel = threading.Event()
         self._running = False
+        self._format_options: tuple[int, FormatOptions] | None = None
         self._notices: list[Notice] = []
+
+    def _startup_setting(self, name: str, value: str) -> None:
+        """A setting from the startup packet: a bad value is refused (the connection fails,
+        as in PostgreSQL); a name pgvecdb does not know is kept as given."""
+        try:
+            self.settings.set(name, [value])
+        except UndefinedObject:
+            self.settings.set_internal(name, value)
 
     # ------------------------------------------------------------------ reporting
     def parameter_status(self) -> dict[str, str]:
@@ -113,21 +120,16 @@ class Session:
         return "T" if self.in_block else "I"
 
     def format_options(self) -> FormatOptions:
-        return FormatOptions.from_settings(self.settings.all())
+        if self._format_options is None or self._format_options[0] != self.settings.version:
+            self._format_options = (self.settings.version, FormatOptions.from_settings(self.settings.all()))
+        return self._format_options[1]
 
     # ------------------------------------------------------------------ entry points
     def execute_simple(self, sql: str) -> Iterator[Outcome]:
-        statements = parser.parse(sql)
-        implicit_block = len(statements) > 1 and not self.in_block
-        for statement in statements:
-            if statement.is_empty:
-                continue
-            yield self._execute_statement(statement, [], None)
-        if implicit_block:
-            self._end_implicit()
-
-    def _end_implicit(self) -> None:
-        """Statements of one simple query outside a block each committed on their own."""
+        with self._cancellable():
+            for statement in parser.parse(sql):
+                if not statement.is_empty:
+                    yield self._execute_statement(statement, [], None)
 
     def prepare(self, sql: str, param_oids: list[int]) -> PreparedStatement:
         statements = [s for s in parser.parse(sql) if not s.is_empty]
@@ -151,10 +153,22 @@ class Session:
         planned = stmt.planned
         if planned is not None and planned.catalog_version != self.db.catalog.version:
             planned = None
-        return self._execute_statement(stmt.statement, params, planned, stmt.param_oids)
+        with self._cancellable():
+            return self._execute_statement(stmt.statement, params, planned, stmt.param_oids)
+
+    @contextmanager
+    def _cancellable(self) -> Iterator[None]:
+        """While a client's request runs, a cancel request applies to it (even when it
+        arrives before the first statement has started)."""
+        self._cancel.clear()
+        self._running = True
+        try:
+            yield
+        finally:
+            self._running = False
 
     def cancel(self) -> None:
-        """Cancel the running statement (safe from another thread)."""
+        """Cancel the running request (safe from another thread)."""
         if self._running:
             self._cancel.set()
             try:
@@ -210,8 +224,9 @@ class Session:
             return self._transaction(utility)
         if isinstance(utility, (SetStatement, ShowStatement, ResetStatement)):
             return self._settings_statement(utility)
-        self._cancel.clear()
-        self._running = True
+        if self._cancel.is_set():
+            self.failed = self.in_block
+            raise QueryCanceled("canceling statement due to user request")
         autocommit = not self.in_block
         if autocommit:
             self.txn = self.db.store.begin()
@@ -233,8 +248,6 @@ class Session:
         except BaseException:
             self._abort(autocommit)
             raise
-        finally:
-            self._running = False
 
     def _with_notices(self, outcome: Outcome) -> Outcome:
         if isinstance(outcome, Result) and self._notices:

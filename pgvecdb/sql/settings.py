@@ -128,7 +128,20 @@ def normalize(name: str, values: list[str]) -> str:
         return _number(setting, value)
     if setting.name == "DateStyle":
         return _datestyle(value)
+    if setting.name == "client_encoding":
+        return _client_encoding(value)
     return value
+
+
+def _client_encoding(value: str) -> str:
+    """Only UTF-8 travels on the wire (SQL_ASCII passes bytes through unchanged). Names
+    compare as PostgreSQL's clean_encoding_name does: letters and digits only, any case."""
+    name = "".join(ch for ch in value.lower() if ch.isalnum())
+    if name in ("utf8", "unicode"):
+        return "UTF8"
+    if name == "sqlascii":
+        return "SQL_ASCII"
+    raise InvalidParameterValue(f'invalid value for parameter "client_encoding": "{value}"')
 
 
 def _read_only(setting: Setting) -> Exception:
@@ -191,6 +204,7 @@ class Settings:
         self._session: dict[str, str] = {}
         self._local: dict[str, str] = {}
         self._changed: set[str] = set()
+        self.version = 0  # bumped on every change, so derived values can be cached
         for name, value in (overrides or {}).items():
             self.set(name, [value])
         self._changed.clear()
@@ -218,6 +232,7 @@ class Settings:
             self.reset(name, local=local)
             return
         value = normalize(name, values)
+        self.version += 1
         (self._local if local else self._session)[key] = value
         if not local:
             self._local.pop(key, None)
@@ -225,11 +240,13 @@ class Settings:
 
     def set_internal(self, name: str, value: str) -> None:
         """Set a read-only setting the server itself manages (e.g. session_authorization)."""
+        self.version += 1
         self._session[name.lower()] = value
         self._changed.add(name.lower())
 
     def reset(self, name: str, *, local: bool = False) -> None:
         key = name.lower()
+        self.version += 1
         if key == "all":
             for k in list(self._session):
                 if not (SETTINGS.get(k) and SETTINGS[k].read_only):
@@ -246,6 +263,7 @@ class Settings:
 
     def end_transaction(self) -> None:
         """SET LOCAL values end with the transaction."""
+        self.version += 1
         self._changed |= set(self._local)
         self._local.clear()
 

@@ -93,8 +93,9 @@ class ClientProtocol(asyncio.Protocol):
         self._transport = transport
         self._output = TransportOutput(self._loop, transport)
         self._process_id, secret = self._server.cancel_keys.register(self)
-        self._handler = ConnectionHandler(self._server.open_session, self._output,
-                                          (self._process_id, secret))
+        process_id = self._process_id
+        self._handler = ConnectionHandler(lambda startup: self._server.open_session(startup, process_id),
+                                          self._output, (self._process_id, secret))
         self._server.connections.add(self)
         log.debug("connection %d from %s", self._process_id, transport.get_extra_info("peername"))
 
@@ -245,9 +246,9 @@ class Server:
         self._listener: asyncio.base_events.Server | None = None
         self._all_released = asyncio.Event()
 
-    def open_session(self, startup: StartupMessage) -> "Session":
+    def open_session(self, startup: StartupMessage, process_id: int) -> "Session":
         return self.database.session(user=startup.user, database=startup.database,
-                                     options=startup.session_options())
+                                     options=startup.session_options(), backend_pid=process_id)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
