@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import re
-from typing import Callable, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -47,6 +48,21 @@ def open_duckdb() -> duckdb.DuckDBPyConnection:
     return con
 
 
+@contextmanager
+def registered(cursor: duckdb.DuckDBPyConnection, relations: dict[str, pa.Table]) -> Iterator[None]:
+    """``relations`` visible to queries on ``cursor`` under their names, for the block."""
+    for name, table in relations.items():
+        cursor.register(name, table)
+    try:
+        yield
+    finally:
+        for name in relations:
+            try:
+                cursor.unregister(name)
+            except duckdb.Error:
+                pass
+
+
 def run(
     cursor: duckdb.DuckDBPyConnection,
     sql: str,
@@ -54,22 +70,14 @@ def run(
     relations: dict[str, pa.Table],
 ) -> tuple[pa.Table, list[str]]:
     """Run ``sql`` with ``relations`` registered; returns the rows and DuckDB's column types."""
-    for name, table in relations.items():
-        cursor.register(name, table)
-    try:
-        relation = cursor.sql(sql, params=list(params) if params else None)
-        if relation is None:
-            return pa.table({}), []
-        types = [str(t) for t in relation.types]
-        return relation.to_arrow_table(), types
-    except duckdb.Error as exc:
-        raise translate_error(exc) from None
-    finally:
-        for name in relations:
-            try:
-                cursor.unregister(name)
-            except duckdb.Error:
-                pass
+    with registered(cursor, relations):
+        try:
+            relation = cursor.sql(sql, params=list(params) if params else None)
+            if relation is None:
+                return pa.table({}), []
+            return relation.to_arrow_table(), [str(t) for t in relation.types]
+        except duckdb.Error as exc:
+            raise translate_error(exc) from None
 
 
 def describe(
@@ -79,21 +87,14 @@ def describe(
     relations: dict[str, pa.Table],
 ) -> tuple[list[str], list[str]]:
     """DuckDB's result column names and types for ``sql`` without running it."""
-    for name, table in relations.items():
-        cursor.register(name, table)
-    try:
-        relation = cursor.sql(sql, params=list(params) if params else None)
-        if relation is None:
-            return [], []
-        return list(relation.columns), [str(t) for t in relation.types]
-    except duckdb.Error as exc:
-        raise translate_error(exc) from None
-    finally:
-        for name in relations:
-            try:
-                cursor.unregister(name)
-            except duckdb.Error:
-                pass
+    with registered(cursor, relations):
+        try:
+            relation = cursor.sql(sql, params=list(params) if params else None)
+            if relation is None:
+                return [], []
+            return list(relation.columns), [str(t) for t in relation.types]
+        except duckdb.Error as exc:
+            raise translate_error(exc) from None
 
 
 _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], PgError]]] = [

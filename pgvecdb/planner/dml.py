@@ -208,7 +208,8 @@ def _conflict(node: exp.OnConflict, table: Table, alias: str, ctx: PlanContext, 
 
 def _conflict_update(node: exp.OnConflict, table: Table, alias: str, ctx: PlanContext):
     tr = Translator(ctx)
-    assignments = _assignments(node.expressions, table, ctx)
+    assignments = {name: tr.prepare_in_place(value)
+                   for name, value in _assignments(node.expressions, table, ctx).items()}
     existing = _supplied_relation(CONFLICT_RELATION, alias)
     excluded = _supplied_relation(EXCLUDED_RELATION, "excluded")
     tr.scope[alias] = table
@@ -245,7 +246,9 @@ def _assignments(eqs: list[exp.Expression], table: Table, ctx: PlanContext) -> d
     return out
 
 
-def _updated_columns(tr: Translator, table: Table, alias: str, assignments: dict[str, exp.Expression]):
+def _updated_columns(tr: Translator, table: Table, alias: str,
+                     assignments: dict[str, exp.Expression]) -> list[exp.Expression]:
+    """Every column of ``table``: its assigned value (already prepared), else its current one."""
     values = []
     for column in table.columns:
         if column.name in assignments:
@@ -253,8 +256,7 @@ def _updated_columns(tr: Translator, table: Table, alias: str, assignments: dict
             if _is_default(value):
                 values.append(default_expression(tr, column))
             else:
-                value = tr.rewrite(tr.prepare_in_place(value))
-                values.append(convert(tr, value, column_ref(column)))
+                values.append(convert(tr, tr.rewrite(value), column_ref(column)))
         else:
             values.append(tr.rewrite(exp.column(column.name, alias)))
     return values
@@ -268,7 +270,7 @@ def plan_update(tree: exp.Update, ctx: PlanContext) -> UpdatePlan:
     tree.this.meta["pgv_rowid"] = True
     tree = tr.prepare(tree)
     assignments = _assignments(tree.expressions, table, ctx)
-    values = _updated_columns_prepared(tr, table, alias, assignments)
+    values = _updated_columns(tr, table, alias, assignments)
     query = exp.select(exp.column(ROWID, alias), *values).from_(tree.this)
     if tree.args.get("from_"):
         query = query.join(tree.args["from_"].this, join_type="cross")
@@ -280,20 +282,6 @@ def plan_update(tree: exp.Update, ctx: PlanContext) -> UpdatePlan:
     if tree.args.get("returning"):
         plan.returning = plan_returning(tree.args["returning"], table, alias, ctx, tr)
     return plan
-
-
-def _updated_columns_prepared(tr: Translator, table: Table, alias: str, assignments: dict[str, exp.Expression]):
-    values = []
-    for column in table.columns:
-        if column.name in assignments:
-            value = assignments[column.name]
-            if _is_default(value):
-                values.append(default_expression(tr, column))
-            else:
-                values.append(convert(tr, tr.rewrite(value), column_ref(column)))
-        else:
-            values.append(tr.rewrite(exp.column(column.name, alias)))
-    return values
 
 
 def plan_delete(tree: exp.Delete, ctx: PlanContext) -> DeletePlan:
