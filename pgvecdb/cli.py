@@ -85,4 +85,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = getattr(args, "log_level", "info").upper()
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # faiss announces at INFO which CPU build it loads; that is not the server's news.
+    logging.getLogger("faiss").setLevel(max(level, logging.WARNING))
     return args.run(args)
