@@ -86,5 +86,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # faiss announces at INFO which CPU build it loads; that is not the server's news.
-    logging.getLogger("faiss").setLevel(max(level, logging.WARNING))
+    logging.getLogger("faiss").setLevel(max(logging.getLevelName(level), logging.WARNING))
     return args.run(args)
