@@ -157,7 +157,40 @@ class Codec:
         return self.parse_binary_column([row.tobytes() for row in fields], typmod)
 
 
+class SameArrowTypeCodec(Codec):
+    """A codec whose storage and DuckDB representations are one Arrow type.
+
+    ``from_duck`` reads a text column (a value DuckDB produced as a string) with the type's
+    own input function, ``parse_text_column``, and hands any other column to
+    ``cast_from_duck``, which subclasses override to convert more than Arrow's cast does.
+    """
+
+    def __init__(self, pgtype: PgType, arrow_type: pa.DataType) -> None:
+        super().__init__(pgtype)
+        self.arrow_type = arrow_type
+
+    def storage_type(self, typmod: int = -1) -> pa.DataType:
+        return self.arrow_type
+
+    def duck_arrow_type(self) -> pa.DataType:
+        return self.arrow_type
+
+    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
+        if is_text_type(column.type):
+            return self.parse_text_column(column.to_pylist(), typmod)
+        return self.cast_from_duck(column, typmod)
+
+    def cast_from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
+        """A DuckDB column of another, non-text type as this type (default: Arrow's cast)."""
+        return column.cast(self.arrow_type)
+
+
 # --- helpers shared by the codecs -------------------------------------------------------
+
+
+def is_text_type(data_type: pa.DataType) -> bool:
+    """Whether an Arrow type is a string type (DuckDB's VARCHAR, in either offset width)."""
+    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
 
 
 def utf8_values(strings: pa.Array) -> list[bytes | None]:

@@ -29,8 +29,8 @@ import pyarrow.compute as pc
 from pgvecdb.errors import DatetimeFieldOverflow, InvalidDatetimeFormat, InvalidParameterValue
 from pgvecdb.types.codecs import (
     DEFAULT_OPTIONS,
-    Codec,
     FormatOptions,
+    SameArrowTypeCodec,
     check_binary_length,
     fixed_width_values,
     packed_fixed_width,
@@ -831,21 +831,13 @@ def _iso_timestamps(local: np.ndarray, valid: pa.Array | None) -> pa.Array:
     return _trim_fraction(stamps.cast(pa.string()))
 
 
-class DateCodec(Codec):
+class DateCodec(SameArrowTypeCodec):
     def __init__(self) -> None:
-        super().__init__(TYPES["date"])
+        super().__init__(TYPES["date"], pa.date32())
 
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return pa.date32()
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return pa.date32()
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
+    def cast_from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
         if column.type == pa.date32():
             return column
-        if pa.types.is_string(column.type):
-            return self.parse_text_column(column.to_pylist())
         if pa.types.is_timestamp(column.type):
             micros = _int64_values(column.cast(pa.timestamp("us", tz=column.type.tz)))
             days = np.where(micros >= TIMESTAMP_INFINITY, DATE_INFINITY,
@@ -947,23 +939,15 @@ def _round_to_precision(micros: np.ndarray, typmod: int) -> np.ndarray:
     return np.where(finite, rounded, micros)
 
 
-class TimestampCodec(Codec):
+class TimestampCodec(SameArrowTypeCodec):
     """timestamp and timestamptz: int64 microseconds (timestamptz in UTC)."""
 
     def __init__(self, with_zone: bool) -> None:
-        super().__init__(TYPES["timestamptz" if with_zone else "timestamp"])
+        super().__init__(TYPES["timestamptz" if with_zone else "timestamp"],
+                         pa.timestamp("us", tz="UTC") if with_zone else pa.timestamp("us"))
         self.with_zone = with_zone
-        self.arrow_type = pa.timestamp("us", tz="UTC") if with_zone else pa.timestamp("us")
 
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return self.arrow_type
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return self.arrow_type
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
-        if pa.types.is_string(column.type):
-            return self.parse_text_column(column.to_pylist(), typmod)
+    def cast_from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
         if pa.types.is_date(column.type):
             days = column.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
             micros = np.where(days >= DATE_INFINITY, TIMESTAMP_INFINITY,
@@ -1071,29 +1055,21 @@ class TimestampCodec(Codec):
         return pa.array(micros, pa.int64()).cast(self.arrow_type)
 
 
-class TimeCodec(Codec):
+class TimeCodec(SameArrowTypeCodec):
     """time (int64 microseconds since midnight) and timetz (the same plus a zone offset).
 
     timetz is held like time, in UTC: DuckDB's Arrow export drops TIMETZ offsets.
     """
 
     def __init__(self, with_zone: bool) -> None:
-        super().__init__(TYPES["timetz" if with_zone else "time"])
+        super().__init__(TYPES["timetz" if with_zone else "time"], pa.time64("us"))
         self.with_zone = with_zone
 
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return pa.time64("us")
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return pa.time64("us")
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
-        if pa.types.is_string(column.type):
-            return self.parse_text_column(column.to_pylist(), typmod)
+    def cast_from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
         if pa.types.is_timestamp(column.type):
             micros = _int64_values(column.cast(pa.timestamp("us", tz=column.type.tz))) % USECS_PER_DAY
-            return pa.array(micros, pa.int64(), mask=_null_mask(column)).cast(pa.time64("us"))
-        return column.cast(pa.time64("us"))
+            return pa.array(micros, pa.int64(), mask=_null_mask(column)).cast(self.arrow_type)
+        return column.cast(self.arrow_type)
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         micros = _int64_values(column)
@@ -1160,22 +1136,11 @@ def _duck_time(micros: int, offset: int | None) -> dt.time:
     return dt.time(hours, minutes, seconds, fraction, tzinfo)
 
 
-class IntervalCodec(Codec):
+class IntervalCodec(SameArrowTypeCodec):
     """interval: Arrow month_day_nano (DuckDB's export); binary is micros, days, months."""
 
     def __init__(self) -> None:
-        super().__init__(TYPES["interval"])
-
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return pa.month_day_nano_interval()
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return pa.month_day_nano_interval()
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
-        if pa.types.is_string(column.type):
-            return self.parse_text_column(column.to_pylist(), typmod)
-        return column.cast(pa.month_day_nano_interval())
+        super().__init__(TYPES["interval"], pa.month_day_nano_interval())
 
     @staticmethod
     def _intervals(column: pa.Array) -> list[Interval | None]:

@@ -30,6 +30,7 @@ from pgvecdb.types.codecs import (
     DEFAULT_OPTIONS,
     Codec,
     FormatOptions,
+    SameArrowTypeCodec,
     check_binary_length,
     fixed_width_values,
     packed_fixed_width,
@@ -58,20 +59,9 @@ def parse_bool_text(text: str) -> bool:
     raise InvalidTextRepresentation(f'invalid input syntax for type boolean: "{text}"')
 
 
-class BoolCodec(Codec):
+class BoolCodec(SameArrowTypeCodec):
     def __init__(self) -> None:
-        super().__init__(TYPES["bool"])
-
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return pa.bool_()
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return pa.bool_()
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
-        if pa.types.is_string(column.type):
-            return self.parse_text_column(column.to_pylist())
-        return column.cast(pa.bool_())
+        super().__init__(TYPES["bool"], pa.bool_())
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         return pc.if_else(column.cast(pa.bool_()), pa.scalar(b"t"), pa.scalar(b"f")).to_pylist()
@@ -279,22 +269,11 @@ class JsonCodec(Codec):
 _MONEY = re.compile(r"\s*(-?)\s*\$?\s*(-?)([0-9][0-9,]*)(?:\.([0-9]*))?\s*")
 
 
-class MoneyCodec(Codec):
+class MoneyCodec(SameArrowTypeCodec):
     """money in the C locale: '$1,234.56'; binary is the amount in cents as int8."""
 
     def __init__(self) -> None:
-        super().__init__(TYPES["money"])
-
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return pa.float64()
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return pa.float64()
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
-        if pa.types.is_string(column.type):
-            return self.parse_text_column(column.to_pylist())
-        return column.cast(pa.float64())
+        super().__init__(TYPES["money"], pa.float64())
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         return [None if v is None else _money_text(round(v * 100)).encode() for v in column.to_pylist()]

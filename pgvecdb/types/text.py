@@ -21,6 +21,7 @@ from pgvecdb.types.codecs import (
     VARHDRSZ,
     Codec,
     FormatOptions,
+    SameArrowTypeCodec,
     register,
     utf8_values,
 )
@@ -184,22 +185,11 @@ def _raise_bad_hex(body: str) -> None:
     raise InvalidTextRepresentation("invalid hexadecimal data: odd number of digits")
 
 
-class ByteaCodec(Codec):
+class ByteaCodec(SameArrowTypeCodec):
     """bytea: Arrow binary everywhere; text output per bytea_output."""
 
     def __init__(self) -> None:
-        super().__init__(TYPES["bytea"])
-
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return pa.binary()
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return pa.binary()
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
-        if pa.types.is_string(column.type):
-            return pa.array([None if v is None else parse_bytea_text(v) for v in column.to_pylist()], pa.binary())
-        return column.cast(pa.binary())
+        super().__init__(TYPES["bytea"], pa.binary())
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         binary = column.cast(pa.binary())
