@@ -27,8 +27,10 @@ from pgvecdb.types.codecs import (
     VARHDRSZ,
     Codec,
     FormatOptions,
+    SameArrowTypeCodec,
     check_binary_length,
     fixed_width_values,
+    is_text_type,
     packed_fixed_width,
     register,
     utf8_values,
@@ -195,29 +197,43 @@ def _out_of_range(type_name: str) -> NumericValueOutOfRange:
 # --- integers -----------------------------------------------------------------------------
 
 
-class IntegerCodec(Codec):
+class FixedWidthNumberCodec(SameArrowTypeCodec):
+    """A number held as one Arrow numeric type and sent as a big-endian binary value of one width."""
+
+    def __init__(self, type_name: str, arrow_type: pa.DataType, wire_dtype: str, type_label: str) -> None:
+        super().__init__(TYPES[type_name], arrow_type)
+        self.big_endian = np.dtype(wire_dtype)
+        self.width = self.big_endian.itemsize
+        self.label = type_label  # as PostgreSQL's messages name the type
+
+    def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
+        values = column.cast(self.arrow_type).fill_null(0).to_numpy(zero_copy_only=False)
+        return fixed_width_values(column, values.astype(self.big_endian))
+
+    def parse_binary_column(self, values: Sequence[bytes | None], typmod: int = -1) -> pa.Array:
+        matrix, nulls = packed_fixed_width(values, self.width)
+        return pa.array(matrix.view(self.big_endian).ravel().astype(self.arrow_type.to_pandas_dtype()),
+                        self.arrow_type, mask=nulls)
+
+    def parse_binary_fixed(self, fields: np.ndarray, typmod: int = -1) -> pa.Array:
+        if fields.shape[1] != self.width:
+            check_binary_length(bytes(fields.shape[1]), self.width)
+        data = np.ascontiguousarray(fields).view(self.big_endian).ravel()
+        return pa.array(data.astype(self.arrow_type.to_pandas_dtype()), self.arrow_type)
+
+
+class IntegerCodec(FixedWidthNumberCodec):
     """int2, int4, int8: Arrow integers of the same width everywhere."""
 
-    def __init__(self, type_name: str, arrow_type: pa.DataType, type_label: str) -> None:
-        super().__init__(TYPES[type_name])
-        self.arrow_type = arrow_type
-        self.width = arrow_type.bit_width // 8
-        self.big_endian = np.dtype(f">i{self.width}")
-        self.label = type_label  # as PostgreSQL's messages name the type
-        info = np.iinfo(np.dtype(f"i{self.width}"))
+    def __init__(self, type_name: str, arrow_type: pa.DataType, type_label: str, wire_dtype: str | None = None) -> None:
+        width = arrow_type.bit_width // 8
+        super().__init__(type_name, arrow_type, wire_dtype or f">i{width}", type_label)
+        info = np.iinfo(np.dtype(f"i{width}"))
         self.min, self.max = int(info.min), int(info.max)
 
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return self.arrow_type
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return self.arrow_type
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
+    def cast_from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
         if column.type == self.arrow_type:
             return column
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            return self.parse_text_column(column.to_pylist(), typmod)
         if pa.types.is_floating(column.type):
             column = pc.round(column, round_mode="half_to_even")
             if not np.isfinite(column.fill_null(0).to_numpy(zero_copy_only=False)).all():
@@ -232,10 +248,6 @@ class IntegerCodec(Codec):
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         return utf8_values(column.cast(pa.string()))
 
-    def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
-        values = column.cast(self.arrow_type).fill_null(0).to_numpy(zero_copy_only=False)
-        return fixed_width_values(column, values.astype(self.big_endian))
-
     def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> int:
         value = parse_integer_text(text, self.label)
         if not self.min <= value <= self.max:
@@ -244,7 +256,7 @@ class IntegerCodec(Codec):
 
     def decode_binary(self, data: bytes, typmod: int = -1) -> int:
         check_binary_length(data, self.width)
-        return int.from_bytes(data, "big", signed=True)
+        return int.from_bytes(data, "big", signed=self.big_endian.kind == "i")
 
     def parse_text_column(
         self, values: Sequence[str | None], typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS
@@ -254,78 +266,39 @@ class IntegerCodec(Codec):
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return pa.array([None if v is None else self.decode_text(v) for v in values], self.arrow_type)
 
-    def parse_binary_column(self, values: Sequence[bytes | None], typmod: int = -1) -> pa.Array:
-        matrix, nulls = packed_fixed_width(values, self.width)
-        return pa.array(matrix.view(self.big_endian).ravel().astype(self.arrow_type.to_pandas_dtype()),
-                        self.arrow_type, mask=nulls)
-
-    def parse_binary_fixed(self, fields: np.ndarray, typmod: int = -1) -> pa.Array:
-        if fields.shape[1] != self.width:
-            check_binary_length(bytes(fields.shape[1]), self.width)
-        data = np.ascontiguousarray(fields).view(self.big_endian).ravel()
-        return pa.array(data.astype(self.arrow_type.to_pandas_dtype()), self.arrow_type)
-
 
 class OidCodec(IntegerCodec):
     """oid, xid, cid and the reg* types: unsigned 32-bit numbers, held as BIGINT in DuckDB.
 
+    On the wire they are unsigned 4-byte values (a negative BIGINT is sent modulo 2**32).
     The reg* types print as numbers here; resolving them to names is the catalog's work.
     """
 
     def __init__(self, type_name: str) -> None:
-        super().__init__(type_name, pa.int64(), type_name)
+        super().__init__(type_name, pa.int64(), type_name, wire_dtype=">u4")
         self.min, self.max = -(2**31), 2**32 - 1
-
-    def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
-        values = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-        return fixed_width_values(column, (values & 0xFFFFFFFF).astype(">u4"))
 
     def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> int:
         return super().decode_text(text, typmod) & 0xFFFFFFFF
-
-    def decode_binary(self, data: bytes, typmod: int = -1) -> int:
-        check_binary_length(data, 4)
-        return int.from_bytes(data, "big", signed=False)
 
     def parse_text_column(
         self, values: Sequence[str | None], typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS
     ) -> pa.Array:
         return pa.array([None if v is None else self.decode_text(v) for v in values], pa.int64())
 
-    def parse_binary_column(self, values: Sequence[bytes | None], typmod: int = -1) -> pa.Array:
-        matrix, nulls = packed_fixed_width(values, 4)
-        return pa.array(matrix.view(">u4").ravel().astype(np.int64), pa.int64(), mask=nulls)
-
-    def parse_binary_fixed(self, fields: np.ndarray, typmod: int = -1) -> pa.Array:
-        if fields.shape[1] != 4:
-            check_binary_length(bytes(fields.shape[1]), 4)
-        return pa.array(np.ascontiguousarray(fields).view(">u4").ravel().astype(np.int64), pa.int64())
-
 
 # --- floats -------------------------------------------------------------------------------
 
 
-class FloatCodec(Codec):
+class FloatCodec(FixedWidthNumberCodec):
     """float4 and float8 (IEEE 754, big-endian on the wire)."""
 
     def __init__(self, type_name: str, arrow_type: pa.DataType, type_label: str) -> None:
-        super().__init__(TYPES[type_name])
-        self.arrow_type = arrow_type
-        self.width = arrow_type.bit_width // 8
-        self.big_endian = np.dtype(f">f{self.width}")
-        self.label = type_label
+        super().__init__(type_name, arrow_type, f">f{arrow_type.bit_width // 8}", type_label)
 
-    def storage_type(self, typmod: int = -1) -> pa.DataType:
-        return self.arrow_type
-
-    def duck_arrow_type(self) -> pa.DataType:
-        return self.arrow_type
-
-    def from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
+    def cast_from_duck(self, column: pa.Array, typmod: int = -1) -> pa.Array:
         if column.type == self.arrow_type:
             return column
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            return self.parse_text_column(column.to_pylist(), typmod)
         wide = column.cast(pa.float64())
         if self.width == 4:
             self._check_float4_range(wide.fill_null(0).to_numpy(zero_copy_only=False))
@@ -342,10 +315,6 @@ class FloatCodec(Codec):
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         return utf8_values(float_text(column.cast(self.arrow_type), extra_float_digits=options.extra_float_digits))
-
-    def encode_binary(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
-        values = column.cast(self.arrow_type).fill_null(0).to_numpy(zero_copy_only=False)
-        return fixed_width_values(column, values.astype(self.big_endian))
 
     def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> float:
         value = parse_float_text(text, self.label)
@@ -365,17 +334,6 @@ class FloatCodec(Codec):
         self, values: Sequence[str | None], typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS
     ) -> pa.Array:
         return pa.array([None if v is None else self.decode_text(v) for v in values], self.arrow_type)
-
-    def parse_binary_column(self, values: Sequence[bytes | None], typmod: int = -1) -> pa.Array:
-        matrix, nulls = packed_fixed_width(values, self.width)
-        return pa.array(matrix.view(self.big_endian).ravel().astype(self.arrow_type.to_pandas_dtype()),
-                        self.arrow_type, mask=nulls)
-
-    def parse_binary_fixed(self, fields: np.ndarray, typmod: int = -1) -> pa.Array:
-        if fields.shape[1] != self.width:
-            check_binary_length(bytes(fields.shape[1]), self.width)
-        data = np.ascontiguousarray(fields).view(self.big_endian).ravel()
-        return pa.array(data.astype(self.arrow_type.to_pandas_dtype()), self.arrow_type)
 
 
 # --- numeric --------------------------------------------------------------------------------
@@ -487,7 +445,7 @@ class NumericCodec(Codec):
         constraint = numeric_precision_scale(typmod)
         if column.type == target and constraint is None:
             return column
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        if is_text_type(column.type):
             values = [None if v is None else parse_numeric_text(v) for v in column.to_pylist()]
         elif constraint is None:
             return column.cast(pa.float64())
