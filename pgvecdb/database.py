@@ -3,12 +3,12 @@ relational SQL, and the sessions that use them."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 import weakref
 
 from pgvecdb.catalog.model import Catalog
+from pgvecdb.catalog.pg_catalog import SystemContext
 from pgvecdb.exec.duck import open_duckdb
 from pgvecdb.exec.sequences import SequenceFunctions
 from pgvecdb.exec.setting_functions import SettingFunctions
@@ -43,10 +43,9 @@ class Database:
         self.sessions[session.id] = session
         return session
 
-    def system_context(self, session: Session) -> object:
+    def system_context(self, session: Session) -> SystemContext:
         """pg_catalog's view of this database as ``session`` sees it."""
-        module = importlib.import_module("pgvecdb.catalog.pg_catalog")
-        return module.SystemContext(
+        return SystemContext(
             catalog=self.catalog,
             settings=session.settings.all(),
             user=session.user,

@@ -7,7 +7,6 @@ errors are translated to PostgreSQL's (SQLSTATE and wording) here, in one place.
 
 from __future__ import annotations
 
-import importlib
 import re
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
@@ -15,6 +14,7 @@ from typing import Callable, Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
+from pgvecdb.catalog import functions as catalog_functions
 from pgvecdb.errors import (
     DivisionByZero,
     FeatureNotSupported,
@@ -28,23 +28,18 @@ from pgvecdb.errors import (
     UndefinedTable,
     from_duckdb_message,
 )
+from pgvecdb.exec.functions import pgvector as pgvector_sql
 
-# Modules whose register(con) installs SQL functions on the DuckDB instance.
-FUNCTION_LIBRARIES = ("pgvecdb.exec.functions.pgvector", "pgvecdb.catalog.functions")
+# What installs SQL functions on the DuckDB instance: pgvector's, PostgreSQL's system functions.
+FUNCTION_LIBRARIES = (pgvector_sql.register, catalog_functions.register)
 
 
 def open_duckdb() -> duckdb.DuckDBPyConnection:
     """A DuckDB instance set up to behave like PostgreSQL where the two differ."""
     con = duckdb.connect(config={"threads": 2})
     con.execute("SET default_null_order = 'nulls_last_on_asc_first_on_desc'")
-    for name in FUNCTION_LIBRARIES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not name.startswith(exc.name or ""):
-                raise
-            continue  # a library not written yet
-        module.register(con)
+    for register in FUNCTION_LIBRARIES:
+        register(con)
     return con
 
 

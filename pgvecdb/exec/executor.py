@@ -3,7 +3,6 @@ query, and write through the storage transaction."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -11,7 +10,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from pgvecdb.catalog import pg_catalog
 from pgvecdb.catalog.model import Catalog, Table
+from pgvecdb.catalog.pg_catalog import SystemContext
 from pgvecdb.errors import PgError, UniqueViolation
 from pgvecdb.exec import duck
 from pgvecdb.exec.result import ColumnInfo, Result
@@ -34,7 +35,7 @@ class ExecContext:
     catalog: Catalog
     cursor: duckdb.DuckDBPyConnection
     txn: Transaction
-    system_context: Callable[[], object]  # builds pg_catalog's SystemContext on demand
+    system_context: Callable[[], SystemContext]  # built on demand: only catalog queries need it
     notices: list = field(default_factory=list)
 
 
@@ -50,8 +51,7 @@ def materialize(query: DuckQuery, ctx: ExecContext, supplied: dict[str, pa.Table
         elif ref.kind == "system":
             if system_ctx is None:
                 system_ctx = ctx.system_context()
-            catalog_module = importlib.import_module("pgvecdb.catalog.pg_catalog")
-            tables[name] = catalog_module.system_relation(ref.schema, ref.name, system_ctx)
+            tables[name] = pg_catalog.system_relation(ref.schema, ref.name, system_ctx)
         elif supplied is not None and name in supplied:
             tables[name] = supplied[name]
     return tables
@@ -256,8 +256,7 @@ def _empty_relation(ref: RelationRef, ctx: ExecContext) -> pa.Table:
     from pgvecdb.exec.rows import storage_schema
 
     if ref.kind == "system":
-        catalog_module = importlib.import_module("pgvecdb.catalog.pg_catalog")
-        return catalog_module.system_relation(ref.schema, ref.name, ctx.system_context()).slice(0, 0)
+        return pg_catalog.system_relation(ref.schema, ref.name, ctx.system_context()).slice(0, 0)
     empty = storage_schema(ref.table).empty_table().append_column(ROWID, pa.array([], pa.int64()))
     rows = to_duck(ref.table, empty, with_rowid=ref.with_rowid or ref.kind == "rows")
     if ref.kind == "rows" and ref.name in (CONFLICT_RELATION, EXCLUDED_RELATION):

@@ -13,14 +13,14 @@ appended after them, so one positional list binds both at execution.
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import pyarrow as pa
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
+from pgvecdb.catalog import pg_catalog
 from pgvecdb.catalog.model import Table
 from pgvecdb.errors import (
     FeatureNotSupported,
@@ -31,7 +31,8 @@ from pgvecdb.errors import (
 from pgvecdb.planner.colnames import column_name
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.datatypes import typeref_from_datatype
-from pgvecdb.planner.rules import functions
+from pgvecdb.exec.functions import pgvector as pgvector_sql
+from pgvecdb.planner.rules import functions, pg_compat
 from pgvecdb.sql.dialect import DISTANCE_OPERATORS
 from pgvecdb.types import registry
 from pgvecdb.types.codecs import codec_for
@@ -80,24 +81,6 @@ class DuckQuery:
     per_session: bool = False  # embeds the session's id: never shared between sessions
 
 
-def _pgvector_tables():
-    return importlib.import_module("pgvecdb.exec.functions.pgvector")
-
-
-def _pg_compat():
-    try:
-        return importlib.import_module("pgvecdb.planner.rules.pg_compat")
-    except ModuleNotFoundError:
-        return None
-
-
-def _system_catalog():
-    try:
-        return importlib.import_module("pgvecdb.catalog.pg_catalog")
-    except ModuleNotFoundError:
-        return None
-
-
 class Translator:
     """Translates the trees of one statement; keeps the parameter and relation state."""
 
@@ -122,18 +105,14 @@ class Translator:
     def prepare(self, tree: exp.Expression) -> exp.Expression:
         """Normalise identifiers, apply compatibility rewrites and bind relations."""
         tree = normalize_identifiers(tree.copy(), dialect="postgres")
-        compat = _pg_compat()
-        if compat is not None:
-            tree = compat.rewrite(tree)
+        tree = pg_compat.rewrite(tree)
         self._bind_relations(tree)
         return tree
 
     def prepare_in_place(self, node: exp.Expression) -> exp.Expression:
         """``prepare`` for a part of a statement that is already being translated."""
         node = normalize_identifiers(node, dialect="postgres")
-        compat = _pg_compat()
-        if compat is not None:
-            node = compat.rewrite(node)
+        node = pg_compat.rewrite(node)
         self._bind_relations(node)
         return node
 
@@ -239,8 +218,7 @@ class Translator:
             if not node.alias:
                 node.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
             return
-        system = _system_catalog()
-        if system is not None and system.is_system_relation(schema, name):
+        if pg_catalog.is_system_relation(schema, name):
             resolved_schema = schema or "pg_catalog"
             duck = duck_name_of_system(resolved_schema, name)
             self.relations[duck] = RelationRef("system", schema=resolved_schema, name=name)
@@ -250,7 +228,7 @@ class Translator:
             node.set("catalog", None)
             if not node.alias:
                 node.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
-            self.system_scope[alias] = system.column_types(schema, name)
+            self.system_scope[alias] = pg_catalog.column_types(schema, name)
             return
         shown = f"{schema}.{name}" if schema else name
         raise UndefinedTable(f'relation "{shown}" does not exist', position=self._position(node.this))
@@ -530,7 +508,7 @@ class Translator:
 
     def _special_cast(self, node: exp.Cast, source: exp.Expression, source_type: TypeRef,
                       target: TypeRef) -> exp.Expression:
-        casts = _pgvector_tables().CASTS
+        casts = pgvector_sql.CASTS
         key = (_base_name(source_type), _base_name(target))
         if source_type.name == target.name and target.typmod < 0:
             return self._typed(source, target)
@@ -570,7 +548,7 @@ class Translator:
                 left = self.coerce(left, TypeRef("vector"))
                 right = self.coerce(right, TypeRef("vector"))
         lt, rt = self.type_of(left), self.type_of(right)
-        overload = _pgvector_tables().OPERATORS.get((op, _base_name(lt), _base_name(rt)))
+        overload = pgvector_sql.OPERATORS.get((op, _base_name(lt), _base_name(rt)))
         if overload is None:
             if op in _COMPARISONS and lt and rt and lt.name == rt.name:
                 node.set("this", left)
@@ -584,6 +562,9 @@ class Translator:
             )
         call = exp.Anonymous(this=overload.duck_name, expressions=[left, right])
         return self._typed(call, TypeRef(overload.result_type))
+
+    def _plain_binary_node(self, node: exp.Binary) -> exp.Expression:
+        return self._plain_binary(node, self.type_of(node.left), self.type_of(node.right))
 
     def _plain_binary(self, node: exp.Binary, lt: TypeRef | None, rt: TypeRef | None) -> exp.Expression:
         """Ordinary operators: resolve untyped parameters from the other side; keep ints integral."""
@@ -627,14 +608,13 @@ class Translator:
                 self.coerce(a, TypeRef(t)) for a, t in zip(args, ("text", "text", "bool"))]])
             call.meta["pg_name"] = name
             return self._typed(call, TypeRef("text"))
-        tables = _pgvector_tables()
-        overload = self._resolve_function(tables, name, args, node)
+        overload = self._resolve_function(name, args, node)
         if overload is None:
             return self._builtin_function(node, name, args)
         args = [self._arg_for(overload, i, a) for i, a in enumerate(args)]
         if name in STATE_FUNCTIONS and any(id(a) in self.multidimensional for a in args):
             raise PgError(f"{name}: expected state array", sqlstate="XX000")
-        call = tables.build_call(overload, args)
+        call = pgvector_sql.build_call(overload, args)
         call.meta["pg_name"] = name
         return self._typed(call, TypeRef(overload.result_type))
 
@@ -681,8 +661,9 @@ class Translator:
             return self._typed(cast, TypeRef(wanted))
         return arg
 
-    def _resolve_function(self, tables, name: str, args: list[exp.Expression], node: exp.Expression):
-        candidates = [(key, ov) for key, ov in tables.FUNCTIONS.items() if key[0] == name and len(key[1]) == len(args)]
+    def _resolve_function(self, name: str, args: list[exp.Expression],
+                          node: exp.Expression) -> pgvector_sql.Overload | None:
+        candidates = [(key, ov) for key, ov in pgvector_sql.FUNCTIONS.items() if key[0] == name and len(key[1]) == len(args)]
         if not candidates:
             return None
         types = [self.type_of(a) for a in args]
@@ -709,10 +690,9 @@ class Translator:
         if isinstance(node, (exp.Avg, exp.Sum)) and args:
             ref = self.type_of(args[0])
             if ref is not None and ref.name in ("vector", "halfvec"):
-                tables = _pgvector_tables()
-                overload = tables.FUNCTIONS.get((name, (ref.name,)))
-                if overload is not None and hasattr(tables, "build_call"):
-                    call = tables.build_call(overload, args)
+                overload = pgvector_sql.FUNCTIONS.get((name, (ref.name,)))
+                if overload is not None:
+                    call = pgvector_sql.build_call(overload, args)
                     call.meta["pg_name"] = name
                     return self._typed(call, ref)
             if isinstance(node, exp.Sum) and ref is not None and ref.name in INTEGER_TYPES:
@@ -844,15 +824,9 @@ def _implicit(ref: TypeRef, wanted: str) -> bool:
     return (ref.name, wanted) in _IMPLICIT
 
 
-def _with_args(overload, arg_types: tuple[str, ...]):
-    if getattr(overload, "arg_types", None):
-        return overload
-    try:
-        from dataclasses import replace
-
-        return replace(overload, arg_types=arg_types)
-    except TypeError:
-        return overload
+def _with_args(overload: pgvector_sql.Overload, arg_types: tuple[str, ...]) -> pgvector_sql.Overload:
+    """The overload with its parameter types, which the resolution tables key it by."""
+    return overload if overload.arg_types else replace(overload, arg_types=arg_types)
 
 
 def _function_name(node: exp.Expression) -> str:
@@ -917,10 +891,4 @@ def _make_handlers() -> dict[type, Callable[[Translator, exp.Expression], exp.Ex
     handlers[exp.Func] = Translator._function
     return handlers
 
-
-def _plain_binary_node(self: Translator, node: exp.Binary) -> exp.Expression:
-    return self._plain_binary(node, self.type_of(node.left), self.type_of(node.right))
-
-
-Translator._plain_binary_node = _plain_binary_node  # type: ignore[attr-defined]
 _HANDLERS = _make_handlers()

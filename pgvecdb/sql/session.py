@@ -36,6 +36,7 @@ from pgvecdb.errors import (
     SyntaxError as PgSyntaxError,
 )
 from pgvecdb.catalog.model import Column
+from pgvecdb.catalog.pg_catalog import SystemContext
 from pgvecdb.exec import ddl, executor
 from pgvecdb.exec.copy import CopyToStdout, parse_copy_options
 from pgvecdb.exec.copy_statement import copy_from_stdin, copy_target
@@ -304,7 +305,7 @@ class Session:
         table, _ = executor.run_duck(query, [], self.exec_context())
         return codec_of(column).from_duck(table.column(0).combine_chunks(), column.typmod)[0]
 
-    def _system_context(self) -> object:
+    def _system_context(self) -> SystemContext:
         return self.db.system_context(self)
 
     def _run(self, planned: Planned, params: list[object], statement: Statement) -> Outcome:
