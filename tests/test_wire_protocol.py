@@ -208,27 +208,20 @@ def test_reader_frames_messages_fed_one_byte_at_a_time():
     assert reader.buffered == 0
 
 
-def test_reader_refuses_an_oversized_length_from_the_header_alone():
+@pytest.mark.parametrize(
+    "header, error",
+    [
+        (b"Q" + struct.pack("!i", 0x40000010), "invalid message length"),
+        (b"S" + struct.pack("!i", 20_000), "invalid message length"),
+        (b"z", "invalid frontend message type 122"),
+    ],
+    ids=["oversized-length", "small-type-above-its-limit", "unknown-type"],
+)
+def test_reader_refuses_a_bad_header_alone(header: bytes, error: str):
     reader = MessageReader()
     reader.expect_typed()
-    reader.feed(b"Q" + struct.pack("!i", 0x40000010))
-    with pytest.raises(FatalProtocolError, match="invalid message length"):
-        reader.next_message()
-
-
-def test_reader_refuses_small_message_types_above_their_limit():
-    reader = MessageReader()
-    reader.expect_typed()
-    reader.feed(b"S" + struct.pack("!i", 20_000))
-    with pytest.raises(FatalProtocolError, match="invalid message length"):
-        reader.next_message()
-
-
-def test_reader_refuses_unknown_message_type():
-    reader = MessageReader()
-    reader.expect_typed()
-    reader.feed(b"z")
-    with pytest.raises(FatalProtocolError, match="invalid frontend message type 122"):
+    reader.feed(header)
+    with pytest.raises(FatalProtocolError, match=error):
         reader.next_message()
 
 
@@ -703,10 +696,11 @@ def test_flush_sends_pending_replies_without_sync(client):
     assert kinds(client.read_until_ready()) == b"Z"
 
 
-def test_invalid_describe_subtype(client):
-    client.send(msg(b"D", b"Xname\x00") + SYNC)
+@pytest.mark.parametrize("kind, message", [(b"D", "DESCRIBE"), (b"C", "CLOSE")])
+def test_invalid_describe_or_close_subtype(client, kind, message):
+    client.send(msg(kind, b"Xname\x00") + SYNC)
     messages = client.read_until_ready()
-    assert error_fields(messages[0][1])["M"] == "invalid DESCRIBE message subtype 88"
+    assert error_fields(messages[0][1])["M"] == f"invalid {message} message subtype 88"
 
 
 def test_empty_statement_in_extended_protocol(client):

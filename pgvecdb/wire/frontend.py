@@ -128,22 +128,24 @@ def _bind_value(r: BodyReader) -> bytes | None:
 
 
 def _describe(r: BodyReader) -> Describe:
+    return Describe(*_statement_or_portal(r, "DESCRIBE"))
+
+
+def _close(r: BodyReader) -> Close:
+    return Close(*_statement_or_portal(r, "CLOSE"))
+
+
+def _statement_or_portal(r: BodyReader, message: str) -> tuple[str, str]:
+    """The kind ('S' or 'P') and name that Describe and Close bodies both start with."""
     kind = r.byte()
     if kind not in b"SP":
-        raise ProtocolViolation(f"invalid DESCRIBE message subtype {kind}")
-    return Describe(chr(kind), r.cstring())
+        raise ProtocolViolation(f"invalid {message} message subtype {kind}")
+    return chr(kind), r.cstring()
 
 
 def _execute(r: BodyReader) -> Execute:
     portal = r.cstring()
     return Execute(portal, max(r.int32(), 0))
-
-
-def _close(r: BodyReader) -> Close:
-    kind = r.byte()
-    if kind not in b"SP":
-        raise ProtocolViolation(f"invalid CLOSE message subtype {kind}")
-    return Close(chr(kind), r.cstring())
 
 
 def _copy_data(r: BodyReader) -> CopyData:
