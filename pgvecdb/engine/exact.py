@@ -15,6 +15,7 @@ import numpy as np
 
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.metrics import Metric
+from pgvecdb.engine.topk import merge_results, ordered
 
 # Distances computed at once: queries x rows of one chunk (8 bytes each).
 CHUNK_DISTANCES = 4_000_000
@@ -33,13 +34,14 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, metric: Metri
     """The ``k`` nearest rows to each query: ``(distances, ids)``, both ``len(queries) x k``,
     nearest first, ties by id; missing results have id -1 and distance +inf."""
     queries = np.atleast_2d(queries)
-    best_keys = np.full((len(queries), k), np.inf)
-    best_ids = np.full((len(queries), k), -1, dtype=np.int64)
+    best = np.full((len(queries), k), np.inf), np.full((len(queries), k), -1, dtype=np.int64)
     if k == 0:
-        return best_keys, best_ids
+        return best
     for keys, ids in _ranked_chunks(vectors, queries, metric, bitset):
-        best_keys, best_ids = _merge(best_keys, best_ids, keys, ids, k)
-    return _distances_of(best_keys), best_ids
+        best = merge_results([best, _nearest(keys, ids, k)], k)
+    keys, ids = best
+    ids[np.isinf(keys)] = -1
+    return np.where(keys == _NAN_RANK, np.nan, keys), ids
 
 
 def exact_range_search(vectors: np.ndarray, queries: np.ndarray, radius: float, metric: Metric,
@@ -55,14 +57,8 @@ def exact_range_search(vectors: np.ndarray, queries: np.ndarray, radius: float, 
             hits = np.flatnonzero(row < limit)
             distances[query].append(row[hits])
             positions[query].append(ids[hits])
-    return [sort_hits(np.concatenate(d, dtype=np.float64), np.concatenate(i, dtype=np.int64))
+    return [ordered(np.concatenate(d, dtype=np.float64), np.concatenate(i, dtype=np.int64))
             for d, i in zip(distances, positions)]
-
-
-def sort_hits(distances: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One query's hits ordered by distance, then id."""
-    order = np.lexsort((ids, distances))
-    return distances[order], ids[order].astype(np.int64, copy=False)
 
 
 def _ranked_chunks(vectors: np.ndarray, queries: np.ndarray, metric: Metric, bitset: Bitset | None):
@@ -85,32 +81,18 @@ def _candidates(vectors: np.ndarray, bitset: Bitset | None):
     if bitset is None or not bitset.any():
         return vectors, None, None
     excluded = bitset.to_mask()
-    kept = len(vectors) - int(np.count_nonzero(excluded))
-    if kept <= GATHER_FRACTION * len(vectors):
+    if bitset.size - bitset.count() <= GATHER_FRACTION * len(vectors):
         positions = np.flatnonzero(~excluded)
-        return vectors[positions], positions, None
+        return np.take(vectors, positions, axis=0), positions, None
     return vectors, None, excluded
 
 
-def _merge(best_keys: np.ndarray, best_ids: np.ndarray, keys: np.ndarray, ids: np.ndarray, k: int):
-    """The ``k`` smallest keys per query among the best so far and a new chunk, sorted."""
-    if keys.shape[1] > k:
-        part = np.argpartition(keys, k - 1, axis=1)[:, :k]
-        keys = np.take_along_axis(keys, part, axis=1)
-        ids = ids[part]
-    else:
-        ids = np.broadcast_to(ids, keys.shape)
-    all_keys = np.concatenate([best_keys, keys], axis=1)
-    all_ids = np.concatenate([best_ids, ids], axis=1)
-    order = np.lexsort((np.where(all_ids < 0, np.iinfo(np.int64).max, all_ids), all_keys), axis=1)[:, :k]
-    merged_keys = np.take_along_axis(all_keys, order, axis=1)
-    merged_ids = np.take_along_axis(all_ids, order, axis=1)
-    merged_ids[np.isinf(merged_keys)] = -1
-    return merged_keys, merged_ids
-
-
-def _distances_of(keys: np.ndarray) -> np.ndarray:
-    return np.where(keys == _NAN_RANK, np.nan, keys)
+def _nearest(keys: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` smallest keys of each row of a chunk (unordered) and their ids."""
+    if keys.shape[1] <= k:
+        return keys, np.broadcast_to(ids, keys.shape)
+    part = np.argpartition(keys, k - 1, axis=1)[:, :k]
+    return np.take_along_axis(keys, part, axis=1), ids[part]
 
 
 def _check_shapes(vectors: np.ndarray, queries: np.ndarray, bitset: Bitset | None) -> None:

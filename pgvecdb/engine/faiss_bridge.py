@@ -12,6 +12,7 @@ import numpy as np
 
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.metrics import Metric
+from pgvecdb.engine.topk import ordered
 
 _FAISS_METRICS = {
     Metric.L2: faiss.METRIC_L2,
@@ -31,8 +32,7 @@ def results(metric: Metric, scores: np.ndarray, ids: np.ndarray) -> tuple[np.nda
     no result) and ids, nearest first and ties by id (faiss leaves ties in heap order)."""
     distances = _distances(metric, scores.astype(np.float64))
     distances[ids < 0] = np.inf
-    order = np.lexsort((np.where(ids < 0, np.iinfo(np.int64).max, ids), distances), axis=1)
-    return np.take_along_axis(distances, order, axis=1), np.take_along_axis(ids, order, axis=1)
+    return ordered(distances, ids)
 
 
 def _distances(metric: Metric, scores: np.ndarray) -> np.ndarray:

@@ -8,10 +8,11 @@ import numpy as np
 
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.exact import exact_range_search, exact_search
-from pgvecdb.engine.index import Results, VectorIndex
+from pgvecdb.engine.index import VectorIndex
 from pgvecdb.engine.index_types import IndexType
 from pgvecdb.engine.params import SearchParams
 from pgvecdb.engine.strategy import Costs
+from pgvecdb.engine.topk import Results
 
 
 class FlatIndex(VectorIndex):

@@ -31,9 +31,8 @@ from pgvecdb.engine.metrics import Metric
 from pgvecdb.engine.params import IndexParams, SearchParams
 from pgvecdb.engine.strategy import Costs, SearchPlan, plan_search, search_to_completion
 from pgvecdb.engine.threads import faiss_threads, get_num_threads, threads_for
+from pgvecdb.engine.topk import Results
 from pgvecdb.errors import DataCorrupted, DataException
-
-Results = tuple[np.ndarray, np.ndarray]
 
 # A range search asks its index for this many nearest rows first, then 4x more while the
 # farthest of them is still inside the radius.
@@ -78,10 +77,9 @@ class VectorIndex(ABC):
         plan = self._plan(params or SearchParams(), k, excluded)
         if k == 0 or not len(queries) or not plan.matching:
             return np.full((len(queries), k), np.inf), np.full((len(queries), k), -1, dtype=np.int64)
-        encoded = self._encode_queries(queries)
         with faiss_threads(threads_for(len(queries))):
             distances, ids = search_to_completion(
-                plan, encoded, k, self._max_budget(),
+                plan, self._encode_queries(queries), k, self._max_budget(),
                 partial(self._search_index, excluded=excluded),
                 partial(self._search_exhaustive, excluded=excluded))
         return self._undefined_for_zero_queries(queries, distances, ids), ids
@@ -188,7 +186,8 @@ class VectorIndex(ABC):
 
     def _queries(self, queries: np.ndarray) -> np.ndarray:
         dtype = np.uint8 if self.metric.binary else np.float32
-        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=dtype)
+        if not (queries.dtype == dtype and queries.ndim == 2 and queries.flags.c_contiguous):
+            queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=dtype)
         if queries.ndim != 2 or queries.shape[1] != self.row_width:
             if self.metric.binary:
                 raise DataException(f"bit strings of {queries.shape[-1]} bytes do not match bit({self.dim})")

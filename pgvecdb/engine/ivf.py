@@ -26,15 +26,17 @@ from pgvecdb.engine import faiss_bridge
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.exact import exact_search, search_cost
 from pgvecdb.engine.faiss_bridge import Selector, faiss_metric
-from pgvecdb.engine.index import Results, VectorIndex
+from pgvecdb.engine.index import VectorIndex
 from pgvecdb.engine.index_types import IndexType
 from pgvecdb.engine.metrics import Metric, unit_rows
 from pgvecdb.engine.params import SearchParams
-from pgvecdb.engine.strategy import Costs
+from pgvecdb.engine.strategy import Costs, widened_budget
+from pgvecdb.engine.topk import Results
 
-# Under a filter keeping a fraction s of the rows, nprobe grows to nprobe / s (measured on
-# clustered data, 100 lists: recall 0.96 at s = 10% with 8 lists instead of 1), and at
-# least to the lists that hold FILTER_ROWS_FACTOR * k passing rows.
+# Under a filter keeping a fraction s of the rows, nprobe grows to FILTER_PROBE_FACTOR *
+# nprobe / s (measured on clustered data, 100 lists: recall 0.96 at s = 10% with 8 lists
+# instead of 1), and at least to the lists that hold FILTER_ROWS_FACTOR * k passing rows.
+FILTER_PROBE_FACTOR = 1.0
 FILTER_ROWS_FACTOR = 2.0
 # Scanning a list tests every row against the filter: about 1/8 of a distance.
 FILTER_CHECK_COST = 1 / 8
@@ -95,7 +97,7 @@ class IvfIndex(VectorIndex):
         lists, rows = self._faiss.nlist, self._faiss.ntotal
         per_list = max(1.0, rows / lists)
         selectivity = matching / self.count
-        nprobe = params.nprobe if matching == self.count else min(lists, _widened_nprobe(params.nprobe, k, selectivity, per_list))
+        nprobe = min(lists, widened_budget(params.nprobe, selectivity, FILTER_PROBE_FACTOR, FILTER_ROWS_FACTOR * k / per_list))
         row_cost = FILTER_CHECK_COST + selectivity
         return Costs(budget=nprobe, index=lists + nprobe * per_list * row_cost, exhaustive=lists + rows * row_cost)
 
@@ -186,8 +188,3 @@ class BinaryIvfIndex(IvfIndex):
         super()._restore(sections)
         self._codes = np.frombuffer(sections["codes"], dtype=np.uint8).reshape(self.count, self.row_width).copy()
 
-
-def _widened_nprobe(nprobe: int, k: int, selectivity: float, per_list: float) -> int:
-    for_recall = round(nprobe / max(selectivity, 1e-9))
-    for_rows = math.ceil(FILTER_ROWS_FACTOR * k / max(selectivity * per_list, 1e-9))
-    return max(nprobe, for_recall, for_rows)

@@ -9,13 +9,15 @@ engine therefore:
    an index search wide enough to find them — a cost model (or the caller's
    ``exact_selectivity`` threshold) picks one or the other;
 2. widens the index search for the filter: the budget (ef / nprobe) grows with
-   1 / selectivity so that the explored neighbourhood holds enough passing rows;
+   1 / selectivity so that the explored neighbourhood holds enough passing rows (the
+   caller's ef_search / nprobe still scales it: a larger one buys recall);
 3. completes: a query still short of ``min(k, matching rows)`` results is searched again
    with a budget four times larger, and finally exhaustively.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -66,10 +68,12 @@ def plan_search(costs: Costs, params: SearchParams, matching: int, rows: int) ->
     return SearchPlan(exhaustive, matching, rows, 0 if exhaustive else costs.budget)
 
 
-def widened_budget(budget: int, k: int, selectivity: float, factor: float) -> int:
-    """A budget large enough that about ``factor * k`` of the candidates it explores pass
-    a filter keeping ``selectivity`` of the rows (and never below ``budget``)."""
-    return max(budget, int(np.ceil(factor * k / max(selectivity, 1e-9))))
+def widened_budget(budget: int, selectivity: float, factor: float, floor: float = 0.0) -> int:
+    """``budget`` grown for a filter that keeps ``selectivity`` of the rows: to
+    ``factor * budget / selectivity``, and at least ``floor / selectivity``."""
+    if selectivity >= 1.0:
+        return budget
+    return max(budget, math.ceil(max(budget * factor, floor) / max(selectivity, 1e-9) - 1e-9))
 
 
 def search_to_completion(plan: SearchPlan, queries: np.ndarray, k: int, max_budget: int,
