@@ -192,21 +192,32 @@ def test_psycopg_copy_error_leaves_table_unchanged(vector_conn, unique_name):
     assert vector_conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
 
 
+def _sleep_in_background(connection: psycopg.Connection) -> tuple[threading.Thread, list[BaseException]]:
+    """Run ``SELECT pg_sleep(60)`` on ``connection`` in a started thread; the list gets what it raises."""
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            connection.execute("SELECT pg_sleep(60)")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return worker, outcome
+
+
+def _cancel_until_done(connection: psycopg.Connection, worker: threading.Thread) -> None:
+    """Send cancel requests until the query running in ``worker`` has ended."""
+    while worker.is_alive():
+        connection.cancel()
+        worker.join(0.2)
+
+
 def test_psycopg_cancel_stops_a_running_query(server):
     with server.connect() as slow:
-        outcome: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                slow.execute("SELECT pg_sleep(60)")
-            except BaseException as exc:
-                outcome.append(exc)
-
-        worker = threading.Thread(target=run)
-        worker.start()
-        while worker.is_alive():
-            slow.cancel()
-            worker.join(0.2)
+        worker, outcome = _sleep_in_background(slow)
+        _cancel_until_done(slow, worker)
         assert len(outcome) == 1
         assert isinstance(outcome[0], psycopg.errors.QueryCanceled)
         assert slow.execute("SELECT 1").fetchone() == (1,)
@@ -214,23 +225,13 @@ def test_psycopg_cancel_stops_a_running_query(server):
 
 def test_a_slow_query_does_not_block_other_connections(server):
     with server.connect() as slow, server.connect() as fast:
-        worker = threading.Thread(target=lambda: _swallow(slow.execute, "SELECT pg_sleep(60)"))
-        worker.start()
+        worker, _ = _sleep_in_background(slow)
         try:
             for i in range(20):
                 assert fast.execute("SELECT %s::int", (i,)).fetchone() == (i,)
             assert worker.is_alive()
         finally:
-            while worker.is_alive():
-                slow.cancel()
-                worker.join(0.2)
-
-
-def _swallow(function, *args) -> None:
-    try:
-        function(*args)
-    except psycopg.Error:
-        pass
+            _cancel_until_done(slow, worker)
 
 
 # --- asyncpg ----------------------------------------------------------------------------------
@@ -350,16 +351,7 @@ def test_server_stops_cleanly_and_restarts_on_its_data(start_server, tmp_path, s
 
 def test_stopping_the_server_ends_a_running_query(fresh_server):
     busy = fresh_server.connect()
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            busy.execute("SELECT pg_sleep(60)")
-        except BaseException as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
+    worker, outcome = _sleep_in_background(busy)
     assert fresh_server.stop() == 0
     worker.join()
     busy.close()
