@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"dataset {ds.describe()}")
     filters = Filters(ds)
     truths = {name: filters.ground_truth(name) for name in FILTERS}
-    index = create_index(IndexType.HNSW, METRICS[ds.metric], ds.dim, {"m": args.m, "ef_construction": args.ef_construction})
+    options = {"m": args.m, "ef_construction": args.ef_construction}
+    index = create_index(IndexType.HNSW, METRICS[ds.metric], ds.dim, options)
     log("engine HNSW build")
     started = time.perf_counter()
     index.build(ds.base)
@@ -199,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                               "environment": bu.environment(("numpy", "faiss-cpu", "hnswlib")),
                               "loadavg": bu.loadavg()})
     summary = " ".join(
-        f"{name}={p['qps']:,.0f}qps@{p['recall_at_10']:.3f}(ef{p['ef_search']})" if p else f"{name}=none>={TARGET_RECALL}"
+        f"{name}={p['qps']:,.0f}qps@{p['recall_at_10']:.3f}(ef{p['ef_search']})" if p
+        else f"{name}=none>={TARGET_RECALL}"
         for name, p in best.items())
     print(f"SUMMARY engine HNSW {ds.n}x{ds.dim} build={build_seconds:.1f}s {summary}")
     return 0

@@ -229,3 +229,17 @@ def test_the_widest_vectors_can_be_indexed(index_type, metric, dim):
     index = create_index(index_type, metric, dim, {"lists": 2} if "IVF" in index_type.value else None)
     index.build(rows)
     assert index.search(rows[:3], 1)[1][:, 0].tolist() == [0, 1, 2]
+
+
+def test_damaged_sections_are_reported():
+    index = built(IndexType.HNSW, Metric.L2, None, vectors(Metric.L2, 100))
+    data = bytearray(index.serialize())
+    data[-200:] = bytes(200)  # zero the end of the faiss section
+    with pytest.raises(DataCorrupted):
+        load_index(bytes(data))
+
+
+def test_queries_may_be_lists_or_single_vectors():
+    rows = vectors(Metric.L2, 100)
+    index = built(IndexType.FLAT, Metric.L2, None, rows)
+    assert index.search(rows[3].tolist(), 1)[1].tolist() == [[3]]

@@ -81,7 +81,8 @@ def test_exact_search_skips_excluded_rows(metric):
 def test_every_index_returns_reference_distances_for_its_rows(metric):
     rows, queries = sample(metric, 400)
     for index_type in INDEXES_BY_METRIC[metric]:
-        index = create_index(index_type, metric, 40 if metric.binary else 12, {"lists": 4} if "IVF" in index_type.value else None)
+        options = {"lists": 4} if "IVF" in index_type.value else None
+        index = create_index(index_type, metric, 40 if metric.binary else 12, options)
         index.build(rows)
         distances, ids = index.search(queries, 10)
         assert (ids >= 0).all(), index_type
@@ -93,7 +94,8 @@ def test_every_index_returns_reference_distances_for_its_rows(metric):
 @pytest.mark.parametrize("index_type", [IndexType.IVF_SQ8, IndexType.IVF_PQ])
 def test_quantized_indexes_report_close_distances(index_type):
     rows, queries = sample(Metric.L2, 400)
-    index = create_index(index_type, Metric.L2, 12, {"lists": 4, "m": 6} if index_type is IndexType.IVF_PQ else {"lists": 4})
+    options = {"lists": 4, "m": 6} if index_type is IndexType.IVF_PQ else {"lists": 4}
+    index = create_index(index_type, Metric.L2, 12, options)
     index.build(rows)
     distances, ids = index.search(queries, 5)
     expected = np.array([[reference(Metric.L2, q, rows[i]) for i in row] for q, row in zip(queries, ids)])

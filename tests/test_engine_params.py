@@ -70,8 +70,10 @@ def test_unknown_or_malformed_options(index_type, options, message):
 
 @pytest.mark.parametrize("index_type, metric, dim, message", [
     (IndexType.HNSW, Metric.L2, MAX_FLOAT_DIM + 1, "column cannot have more than 16000 dimensions for hnsw index"),
-    (IndexType.IVF_FLAT, Metric.L2, MAX_FLOAT_DIM + 1, "column cannot have more than 16000 dimensions for ivfflat index"),
-    (IndexType.HNSW, Metric.HAMMING, MAX_BINARY_DIM + 1, "column cannot have more than 64000 dimensions for hnsw index"),
+    (IndexType.IVF_FLAT, Metric.L2, MAX_FLOAT_DIM + 1,
+     "column cannot have more than 16000 dimensions for ivfflat index"),
+    (IndexType.HNSW, Metric.HAMMING, MAX_BINARY_DIM + 1,
+     "column cannot have more than 64000 dimensions for hnsw index"),
     (IndexType.BIN_IVF_FLAT, Metric.HAMMING, MAX_BINARY_DIM + 1,
      "column cannot have more than 64000 dimensions for ivfflat index"),
     (IndexType.FLAT, Metric.L2, 0, "vectors must have at least 1 dimension, not 0"),

@@ -17,6 +17,7 @@ from pgvecdb.engine.topk import Results
 
 class FlatIndex(VectorIndex):
     index_type = IndexType.FLAT
+    unit_vectors_for_cosine = False
 
     _vectors: np.ndarray
 

@@ -21,9 +21,9 @@ from pgvecdb.engine import faiss_bridge, hnsw_graph
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.exact import exact_search, search_cost
 from pgvecdb.engine.faiss_bridge import Selector, faiss_metric
-from pgvecdb.engine.index import VectorIndex
+from pgvecdb.engine.index import VectorIndex, indexed_positions
 from pgvecdb.engine.index_types import IndexType
-from pgvecdb.engine.metrics import Metric, unit_rows
+from pgvecdb.engine.metrics import Metric
 from pgvecdb.engine.params import SearchParams
 from pgvecdb.engine.strategy import Costs, widened_budget
 from pgvecdb.engine.topk import Results
@@ -51,27 +51,17 @@ class HnswIndex(VectorIndex):
         return int(graph + stored + (self._bits.nbytes if self._bits is not None else 0))
 
     def _build(self, vectors: np.ndarray, skip: Bitset | None) -> Bitset | None:
-        if self.metric is Metric.COSINE:
-            vectors, zero = unit_rows(vectors)
-            if zero.any():
-                skip = Bitset.from_mask(zero) if skip is None else skip.union(Bitset.from_mask(zero))
-        self._faiss = self._new_graph(vectors, skip)
-        return skip
-
-    def _new_graph(self, vectors: np.ndarray, skip: Bitset | None) -> faiss.IndexHNSW | faiss.IndexBinaryHNSW:
         m, ef_construction = self.params.m, self.params.ef_construction
         if self.metric is Metric.HAMMING:
-            index = faiss.IndexBinaryHNSW(8 * self.row_width, m)
-            index.hnsw.efConstruction = ef_construction
-            index.add(vectors)
-            return index
+            self._faiss = faiss.IndexBinaryHNSW(8 * self.row_width, m)
+            self._faiss.hnsw.efConstruction = ef_construction
+            self._faiss.add(vectors)
+            return skip
         if self.metric is Metric.JACCARD:
             self._bits, vectors = vectors, _unpacked(vectors, self.row_width)
-        included = np.arange(len(vectors)) if skip is None else skip.invert().positions()
-        return hnsw_graph.build_hnsw(vectors, included, faiss_metric(self.metric), m, ef_construction)
-
-    def _encode_queries(self, queries: np.ndarray) -> np.ndarray:
-        return unit_rows(queries)[0] if self.metric is Metric.COSINE else queries
+        included = indexed_positions(len(vectors), skip)
+        self._faiss = hnsw_graph.build_hnsw(vectors, included, faiss_metric(self.metric), m, ef_construction)
+        return skip
 
     def _search_index(self, queries: np.ndarray, k: int, budget: int, excluded: Bitset | None) -> Results:
         selector = Selector(excluded)
@@ -93,7 +83,8 @@ class HnswIndex(VectorIndex):
         return faiss_bridge.flat_vectors(self._faiss.storage)
 
     def _costs(self, params: SearchParams, k: int, matching: int) -> Costs:
-        ef = widened_budget(max(params.ef_search, k), matching / self.count, FILTER_EF_FACTOR, FILTER_ROWS_FACTOR * k)
+        selectivity = matching / self.count
+        ef = widened_budget(max(params.ef_search, k), selectivity, FILTER_EF_FACTOR, FILTER_ROWS_FACTOR * k)
         return Costs(budget=ef, index=ef * self.params.m * VISIT_COST, exhaustive=search_cost(matching, self.count))
 
     def _max_budget(self) -> int:

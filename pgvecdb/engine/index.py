@@ -27,7 +27,7 @@ import numpy as np
 from pgvecdb.engine import serialization
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.index_types import IndexType
-from pgvecdb.engine.metrics import Metric
+from pgvecdb.engine.metrics import Metric, unit_rows
 from pgvecdb.engine.params import IndexParams, SearchParams
 from pgvecdb.engine.strategy import Costs, SearchPlan, plan_search, search_to_completion
 from pgvecdb.engine.threads import faiss_threads, get_num_threads, threads_for
@@ -41,6 +41,9 @@ RANGE_FIRST_K = 64
 
 class VectorIndex(ABC):
     index_type: ClassVar[IndexType]
+    # Under cosine, compare unit vectors by inner product, leaving zero vectors out as
+    # pgvector's indexes do (FLAT instead computes pgvector's cosine distance itself).
+    unit_vectors_for_cosine: ClassVar[bool] = True
 
     def __init__(self, metric: Metric, dim: int, params: IndexParams) -> None:
         self.metric = metric
@@ -63,8 +66,13 @@ class VectorIndex(ABC):
         if skip is not None and skip.size != len(vectors):
             raise ValueError(f"a skip bitset of {skip.size} bits does not fit {len(vectors)} rows")
         self.count = len(vectors)
+        skip = skip if skip is not None and skip.any() else None
+        if self._scales_to_unit():
+            vectors, zero = unit_rows(vectors)
+            if zero.any():
+                skip = Bitset.from_mask(zero) if skip is None else skip.union(Bitset.from_mask(zero))
         with faiss_threads(get_num_threads()):
-            self._skip = self._build(vectors, skip if skip is not None and skip.any() else None)
+            self._skip = self._build(vectors, skip)
 
     def search(self, queries: np.ndarray, k: int, params: SearchParams | None = None,
                bitset: Bitset | None = None) -> Results:
@@ -79,7 +87,7 @@ class VectorIndex(ABC):
             return np.full((len(queries), k), np.inf), np.full((len(queries), k), -1, dtype=np.int64)
         with faiss_threads(threads_for(len(queries))):
             distances, ids = search_to_completion(
-                plan, self._encode_queries(queries), k, self._max_budget(),
+                plan, unit_rows(queries)[0] if self._scales_to_unit() else queries, k, self._max_budget(),
                 partial(self._search_index, excluded=excluded),
                 partial(self._search_exhaustive, excluded=excluded))
         return self._undefined_for_zero_queries(queries, distances, ids), ids
@@ -121,11 +129,14 @@ class VectorIndex(ABC):
         expected = (self.index_type.value, self.metric.value, self.dim, self.params.as_options())
         if described != expected:
             raise DataCorrupted(f"vector index data describes {described}, expected {expected}")
-        self.count = int(header["count"])
-        self.little_data = bool(header["little_data"])
-        skip = sections.pop("skip", None)
-        self._skip = None if skip is None else Bitset.from_bytes(self.count, skip)
-        self._restore(sections)
+        try:
+            self.count = int(header["count"])
+            self.little_data = bool(header["little_data"])
+            skip = sections.pop("skip", None)
+            self._skip = None if skip is None else Bitset.from_bytes(self.count, skip)
+            self._restore(sections)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # faiss reports bad bytes as RuntimeError
+            raise DataCorrupted(f"vector index data is damaged: {exc}") from None
 
     @abstractmethod
     def memory_size(self) -> int:
@@ -133,7 +144,7 @@ class VectorIndex(ABC):
 
     @abstractmethod
     def _build(self, vectors: np.ndarray, skip: Bitset | None) -> Bitset | None:
-        """Index the rows not in ``skip``; return the rows left out (``skip`` and any more)."""
+        """Index the rows not in ``skip``; return the rows left out."""
 
     @abstractmethod
     def _search_index(self, queries: np.ndarray, k: int, budget: int, excluded: Bitset | None) -> Results:
@@ -159,9 +170,8 @@ class VectorIndex(ABC):
     def _restore(self, sections: dict[str, memoryview]) -> None:
         """Rebuild the index from ``_sections``' bytes."""
 
-    def _encode_queries(self, queries: np.ndarray) -> np.ndarray:
-        """Queries as the index compares them (cosine indexes scale them to unit length)."""
-        return queries
+    def _scales_to_unit(self) -> bool:
+        return self.metric is Metric.COSINE and self.unit_vectors_for_cosine
 
     def _plan(self, params: SearchParams, k: int, excluded: Bitset | None) -> SearchPlan:
         matching = self.count - (excluded.count() if excluded is not None else 0)
@@ -186,6 +196,7 @@ class VectorIndex(ABC):
 
     def _queries(self, queries: np.ndarray) -> np.ndarray:
         dtype = np.uint8 if self.metric.binary else np.float32
+        queries = np.asarray(queries)
         if not (queries.dtype == dtype and queries.ndim == 2 and queries.flags.c_contiguous):
             queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=dtype)
         if queries.ndim != 2 or queries.shape[1] != self.row_width:
@@ -200,3 +211,8 @@ class VectorIndex(ABC):
             zero = ~queries.any(axis=1)
             distances[zero[:, None] & (ids >= 0)] = np.nan
         return distances
+
+
+def indexed_positions(rows: int, skip: Bitset | None) -> np.ndarray:
+    """The positions of the rows an index takes in: all but those in ``skip``."""
+    return np.arange(rows) if skip is None else skip.invert().positions()

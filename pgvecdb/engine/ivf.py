@@ -26,9 +26,8 @@ from pgvecdb.engine import faiss_bridge
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.exact import exact_search, search_cost
 from pgvecdb.engine.faiss_bridge import Selector, faiss_metric
-from pgvecdb.engine.index import VectorIndex
+from pgvecdb.engine.index import VectorIndex, indexed_positions
 from pgvecdb.engine.index_types import IndexType
-from pgvecdb.engine.metrics import Metric, unit_rows
 from pgvecdb.engine.params import SearchParams
 from pgvecdb.engine.strategy import Costs, widened_budget
 from pgvecdb.engine.topk import Results
@@ -55,16 +54,13 @@ class IvfIndex(VectorIndex):
     _faiss: faiss.IndexIVF | faiss.IndexBinaryIVF
 
     def memory_size(self) -> int:
-        centroids = self._faiss.nlist * self._faiss.code_size if self.metric.binary else self._faiss.nlist * self.dim * 4
+        centroid_bytes = self._faiss.code_size if self.metric.binary else self.dim * 4
+        centroids = self._faiss.nlist * centroid_bytes
         return int(self._faiss.ntotal * (self._faiss.code_size + 8) + centroids)
 
     def _build(self, vectors: np.ndarray, skip: Bitset | None) -> Bitset | None:
-        if self.metric is Metric.COSINE:
-            vectors, zero = unit_rows(vectors)
-            if zero.any():
-                skip = Bitset.from_mask(zero) if skip is None else skip.union(Bitset.from_mask(zero))
-        included = np.arange(len(vectors)) if skip is None else skip.invert().positions()
-        rows = vectors if len(included) == len(vectors) else vectors[included]
+        included = indexed_positions(len(vectors), skip)
+        rows = vectors if len(included) == len(vectors) else np.take(vectors, included, axis=0)
         self.little_data = len(rows) < self.params.lists
         self._faiss = self._new_ivf(min(self.params.lists, max(1, len(rows))), len(rows))
         self._faiss.cp.min_points_per_centroid = 1  # small segments are expected: no warnings
@@ -81,9 +77,6 @@ class IvfIndex(VectorIndex):
         metric = faiss_metric(self.metric)
         return faiss.IndexIVFFlat(faiss.IndexFlat(self.dim, metric), self.dim, lists, metric)
 
-    def _encode_queries(self, queries: np.ndarray) -> np.ndarray:
-        return unit_rows(queries)[0] if self.metric is Metric.COSINE else queries
-
     def _search_index(self, queries: np.ndarray, k: int, budget: int, excluded: Bitset | None) -> Results:
         selector = Selector(excluded)
         params = faiss.SearchParametersIVF(nprobe=budget, sel=selector.faiss)
@@ -97,7 +90,8 @@ class IvfIndex(VectorIndex):
         lists, rows = self._faiss.nlist, self._faiss.ntotal
         per_list = max(1.0, rows / lists)
         selectivity = matching / self.count
-        nprobe = min(lists, widened_budget(params.nprobe, selectivity, FILTER_PROBE_FACTOR, FILTER_ROWS_FACTOR * k / per_list))
+        widened = widened_budget(params.nprobe, selectivity, FILTER_PROBE_FACTOR, FILTER_ROWS_FACTOR * k / per_list)
+        nprobe = min(lists, widened)
         row_cost = FILTER_CHECK_COST + selectivity
         return Costs(budget=nprobe, index=lists + nprobe * per_list * row_cost, exhaustive=lists + rows * row_cost)
 
@@ -154,9 +148,10 @@ class BinaryIvfIndex(IvfIndex):
         """k-means over the bits as 0/1 floats, centroids rounded back to bits. (faiss's own
         binary IVF training does the same but takes 15 s for 40 rows of 64,000 bits.)"""
         bits = 8 * self.row_width
-        sample_size = min(len(rows), TRAIN_ROWS_PER_LIST * self._faiss.nlist, max(self._faiss.nlist, TRAIN_FLOATS // bits))
+        lists = self._faiss.nlist
+        sample_size = min(len(rows), TRAIN_ROWS_PER_LIST * lists, max(lists, TRAIN_FLOATS // bits))
         sample = rows[np.random.default_rng(KMEANS_SEED).choice(len(rows), sample_size, replace=False)]
-        kmeans = faiss.Kmeans(bits, self._faiss.nlist, seed=KMEANS_SEED, min_points_per_centroid=1)
+        kmeans = faiss.Kmeans(bits, lists, seed=KMEANS_SEED, min_points_per_centroid=1)
         kmeans.train(np.unpackbits(sample, axis=1).astype(np.float32))
         self._faiss.quantizer.add(np.packbits(kmeans.centroids > 0.5, axis=1))
         self._faiss.is_trained = True

@@ -3,14 +3,16 @@
     magic "PGVX" | u16 format version | u32 header length | header (JSON, UTF-8) | sections
 
 The header names the index (type, metric, dimensions, build parameters, row count) and
-lists the sections in order with their lengths, so ``load_index`` can recreate the index
-from the bytes alone. Sections are opaque here (a faiss index, a packed bitset...).
+lists the sections in order with their lengths and CRC-32s, so ``load_index`` can recreate
+the index from the bytes alone and damaged bytes are reported rather than loaded. Sections
+are opaque here (a faiss index, a packed bitset...).
 """
 
 from __future__ import annotations
 
 import json
 import struct
+import zlib
 
 from pgvecdb.errors import DataCorrupted
 
@@ -20,7 +22,7 @@ _PREFIX = struct.Struct("<4sHI")
 
 
 def pack(header: dict, sections: dict[str, bytes]) -> bytes:
-    header = dict(header, sections=[[name, len(body)] for name, body in sections.items()])
+    header = dict(header, sections=[[name, len(body), zlib.crc32(body)] for name, body in sections.items()])
     encoded = json.dumps(header, separators=(",", ":")).encode()
     return b"".join([_PREFIX.pack(MAGIC, FORMAT_VERSION, len(encoded)), encoded, *sections.values()])
 
@@ -38,13 +40,15 @@ def unpack(data: bytes | memoryview) -> tuple[dict, dict[str, memoryview]]:
     offset = _PREFIX.size + header_length
     try:
         header = json.loads(bytes(view[_PREFIX.size:offset]))
-        lengths = [(str(name), int(length)) for name, length in header.pop("sections")]
+        listed = [(str(name), int(length), int(crc)) for name, length, crc in header.pop("sections")]
     except (ValueError, KeyError, TypeError) as exc:
         raise DataCorrupted(f"vector index header is unreadable: {exc}") from None
     sections = {}
-    for name, length in lengths:
+    for name, length, crc in listed:
         sections[name] = view[offset:offset + length]
         offset += length
+        if len(sections[name]) == length and zlib.crc32(sections[name]) != crc:
+            raise DataCorrupted(f"vector index section {name!r} is damaged (checksum mismatch)")
     if offset != len(view):
         raise DataCorrupted(f"vector index data holds {len(view)} bytes, its header describes {offset}")
     return header, sections

@@ -39,11 +39,7 @@ def threads_for(queries: int) -> int:
 
 @contextmanager
 def faiss_threads(count: int) -> Iterator[None]:
-    """Let faiss calls made inside the block, on this thread, use ``count`` threads.
-    (One thread needs no setting: faiss opens no parallel region for a single query.)"""
-    if count == 1:
-        yield
-        return
+    """Let faiss calls made inside the block, on this thread, use ``count`` threads."""
     previous = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(count)
     try:
