@@ -33,7 +33,7 @@ from datasets import N_CATEGORIES, add_dataset_args, dataset_from_args, exact_kn
 from pgvecdb.engine import Bitset, IndexType, Metric, SearchParams, create_index, get_num_threads  # noqa: E402
 
 METRICS = {"l2": Metric.L2, "ip": Metric.IP, "cosine": Metric.COSINE}
-FILTERS = ("none", "cat_lt50", "cat_lt10", "cat_eq")
+DEFAULT_FILTERS = "none,cat_lt50,cat_lt10,cat_eq"
 TARGET_RECALL = 0.95
 
 
@@ -42,24 +42,28 @@ def log(message: str) -> None:
 
 
 class Filters:
-    """Excluded-row bitsets per filter value and the exact filtered ground truth."""
+    """Excluded-row bitsets per filter value and the exact filtered ground truth.
+
+    ``cat_lt<N>`` keeps ``category < N`` (N% of the rows), ``cat_eq`` keeps
+    ``category = query % 100`` (1%, a different category per query)."""
 
     def __init__(self, ds) -> None:
         self.ds = ds
-        self.bitsets = {"cat_lt50": Bitset.from_mask(~(ds.category < 50)),
-                        "cat_lt10": Bitset.from_mask(~(ds.category < 10))}
-        for c in range(N_CATEGORIES):
-            self.bitsets["cat_eq", c] = Bitset.from_mask(ds.category != c)
+        self.bitsets = {("cat_eq", c): Bitset.from_mask(ds.category != c) for c in range(N_CATEGORIES)}
 
     def bitset(self, name: str, query: int) -> Bitset | None:
         if name == "none":
             return None
-        return self.bitsets["cat_eq", query % N_CATEGORIES] if name == "cat_eq" else self.bitsets[name]
+        if name == "cat_eq":
+            return self.bitsets["cat_eq", query % N_CATEGORIES]
+        if name not in self.bitsets:
+            self.bitsets[name] = Bitset.from_mask(~(self.ds.category < int(name.removeprefix("cat_lt"))))
+        return self.bitsets[name]
 
     def ground_truth(self, name: str) -> np.ndarray:
-        if name != "cat_lt50":
+        if name in ("none", "cat_lt10", "cat_eq"):  # cached by the shared harness
             return self.ds.ground_truth(name, 100)[:, :bu.K]
-        rows = np.flatnonzero(self.ds.category < 50)
+        rows = np.flatnonzero(~self.bitset(name, 0).to_mask())
         local, _ = exact_knn(self.ds.base[rows], self.ds.queries, bu.K, self.ds.metric)
         return rows[local]
 
@@ -98,7 +102,7 @@ def two_thread_qps(index, ds, ef: int) -> float:
     return ds.nq / (time.perf_counter() - started)
 
 
-def library_points(index, ds, filters: Filters, args, truths: dict) -> list[dict]:
+def library_points(index, ds, filters: Filters, args, names: list[str], truths: dict) -> list[dict]:
     """Raw hnswlib (callback filter) and raw faiss (bitmap, fixed ef) for comparison."""
     import faiss
     import hnswlib
@@ -119,7 +123,7 @@ def library_points(index, ds, filters: Filters, args, truths: dict) -> list[dict
     points.append({"system": "hnswlib build", "seconds": time.perf_counter() - started})
     faiss.omp_set_num_threads(1)
     engine_graph = index._faiss  # the engine's own graph, searched without its strategy
-    for name in FILTERS:
+    for name in names:
         for ef in bu.parse_int_list(args.ef_search):
             found, started = [], time.perf_counter()
             for q in range(ds.nq):
@@ -131,7 +135,7 @@ def library_points(index, ds, filters: Filters, args, truths: dict) -> list[dict
                 found.append(ids[0])
             points.append({"system": "faiss+bitmap", "filter": name, "ef_search": ef,
                            "qps": ds.nq / (time.perf_counter() - started), **bu.accuracy_stats(found, truths[name])})
-    for name, count in (("none", ds.nq), ("cat_lt10", 100), ("cat_eq", 100)):
+    for name, count in [(name, ds.nq if name == "none" else 100) for name in names]:
         graph.set_ef(80)
         found, started = [], time.perf_counter()
         for q in range(count):
@@ -160,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--m", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=64)
     parser.add_argument("--ef-search", default="20,40,60,80,120,160", help="ef_search values to sweep")
+    parser.add_argument("--filters", default=DEFAULT_FILTERS, help="none, cat_lt<N> (N%% of rows), cat_eq (1%%)")
     parser.add_argument("--libraries", action="store_true", help="also measure raw hnswlib and faiss")
     parser.add_argument("--json", help="write every measured point here")
     args = parser.parse_args(argv)
@@ -167,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     ds = dataset_from_args(args)
     log(f"dataset {ds.describe()}")
     filters = Filters(ds)
-    truths = {name: filters.ground_truth(name) for name in FILTERS}
+    names = [name.strip() for name in args.filters.split(",") if name.strip()]
+    truths = {name: filters.ground_truth(name) for name in names}
     options = {"m": args.m, "ef_construction": args.ef_construction}
     index = create_index(IndexType.HNSW, METRICS[ds.metric], ds.dim, options)
     log("engine HNSW build")
@@ -177,19 +183,19 @@ def main(argv: list[str] | None = None) -> int:
     log(f"built in {build_seconds:.1f} s, {index.memory_size() / 2**20:.0f} MiB")
 
     points = []
-    for name in FILTERS:
+    for name in names:
         for ef in bu.parse_int_list(args.ef_search):
             points.append(sweep_point(index, ds, filters, name, ef, truths[name]))
             log(f"{name} ef={ef}: {points[-1]['qps']:,.0f} QPS recall {points[-1]['recall_at_10']:.3f}")
     bu.print_table(points, [("filter", "filter"), ("ef_search", "ef"), ("qps", "QPS_1"), ("recall_at_10", "recall@10"),
                             ("avg_rows", "rows"), ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("plan", "plan")])
-    best = {name: best_at_target(points, name) for name in FILTERS}
+    best = {name: best_at_target(points, name) for name in names}
     best_unfiltered_ef = best["none"]["ef_search"] if best["none"] else 80
     two_threads = two_thread_qps(index, ds, best_unfiltered_ef)
     print(f"\nbuild {build_seconds:.1f} s (m={args.m}, ef_construction={args.ef_construction}, "
           f"{get_num_threads()} threads); two threads unfiltered at ef {best_unfiltered_ef}: {two_threads:,.0f} QPS")
 
-    library = library_points(index, ds, filters, args, truths) if args.libraries else []
+    library = library_points(index, ds, filters, args, names, truths) if args.libraries else []
     if library:
         print()
         bu.print_table(library, [("system", "system"), ("seconds", "build s"), ("filter", "filter"),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pgvecdb.engine import (Bitset, IndexType, Metric, SearchParams, create_index, exact_range_search,
-                            exact_search, get_num_threads, load_index, set_num_threads)
+                            exact_search, get_num_threads, load_index, merge_results, set_num_threads)
 from pgvecdb.errors import DataCorrupted, DataException
 
 DIM = 16
@@ -243,3 +243,14 @@ def test_queries_may_be_lists_or_single_vectors():
     rows = vectors(Metric.L2, 100)
     index = built(IndexType.FLAT, Metric.L2, None, rows)
     assert index.search(rows[3].tolist(), 1)[1].tolist() == [[3]]
+
+
+def test_results_of_segments_merge_into_one_top_k():
+    """Two segments' answers (ids made global by the caller), NaN distances after numbers."""
+    first = (np.array([[0.5, np.nan, np.inf]]), np.array([[10, 11, -1]]))
+    second = (np.array([[0.2, 0.5, 0.9]]), np.array([[20, 9, 21]]))
+    distances, ids = merge_results([first, second], 5)
+    assert ids.tolist() == [[20, 9, 10, 21, 11]]
+    assert np.isnan(distances[0, 4]) and distances[0, :4].tolist() == [0.2, 0.5, 0.5, 0.9]
+    distances, ids = merge_results([first], 4)
+    assert ids.tolist() == [[10, 11, -1, -1]] and np.isinf(distances[0, 2:]).all()

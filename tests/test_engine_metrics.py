@@ -156,3 +156,4 @@ def test_jaccard_of_two_empty_bit_strings_is_one():
         index.build(rows)
         distances, ids = index.search(bits("0000"), 2)
         assert distances[0].tolist() == [1.0, 1.0] and sorted(ids[0].tolist()) == [0, 1]
+
