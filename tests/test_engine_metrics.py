@@ -157,3 +157,14 @@ def test_jaccard_of_two_empty_bit_strings_is_one():
         distances, ids = index.search(bits("0000"), 2)
         assert distances[0].tolist() == [1.0, 1.0] and sorted(ids[0].tolist()) == [0, 1]
 
+
+
+@pytest.mark.parametrize("metric", FLOAT_METRICS)
+def test_halfvec_rows_are_searched_as_their_float_values(metric):
+    rows, queries = sample(metric, 300)
+    half = rows.astype(np.float16)
+    expected = exact_search(half.astype(np.float32), queries, 10, metric)
+    np.testing.assert_array_equal(exact_search(half, queries, 10, metric)[1], expected[1])
+    index = create_index(IndexType.HNSW, metric, 12)
+    index.build(half)
+    assert (index.search(queries, 10)[1] == expected[1]).mean() >= 0.9
