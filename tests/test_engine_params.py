@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pgvecdb.engine import (MAX_BINARY_DIM, MAX_FLOAT_DIM, IndexParams, IndexType, Metric, SearchParams,
-                            create_index, validate_build)
+                            check_dimensions, create_index, validate_build)
 from pgvecdb.errors import InvalidParameterValue
 
 
@@ -104,3 +104,9 @@ def test_metrics_an_index_type_cannot_serve(index_type, metric):
 def test_search_parameters_are_checked(fields, message):
     with pytest.raises(InvalidParameterValue, match=message):
         SearchParams(**fields)
+
+
+def test_the_sql_layer_can_apply_pgvectors_own_limit():
+    check_dimensions(2000, 2000, "hnsw")
+    with pytest.raises(InvalidParameterValue, match="^column cannot have more than 2000 dimensions for hnsw index$"):
+        check_dimensions(2001, 2000, "hnsw")

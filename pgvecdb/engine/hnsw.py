@@ -2,7 +2,7 @@
 
 faiss is the search engine for every metric because it filters inside the graph walk with
 ``IDSelectorBitmap`` (no callback per candidate). Float graphs are built by hnswlib, which
-is 2.5x faster, and copied into faiss (``engine.hnsw_graph``); Hamming graphs by faiss's
+is faster, and copied into faiss (``engine.hnsw_graph``); Hamming graphs by faiss's
 binary HNSW. Jaccard is faiss's Jaccard similarity over the bits unpacked to 0/1 floats
 (32x the memory of the bits; the packed bits are kept too, for exhaustive searches).
 

@@ -61,7 +61,7 @@ def validate_build(index_type: IndexType, metric: Metric, dim: int,
     capabilities = CAPABILITIES[index_type]
     if metric not in capabilities.metrics:
         raise InvalidParameterValue(f"index type {index_type.value} does not support the {metric.value} metric")
-    _check_dimensions(dim, max_dimensions(metric), capabilities.access_method)
+    check_dimensions(dim, max_dimensions(metric), capabilities.access_method)
     if isinstance(options, IndexParams):
         options = options.as_options()
     values = {spec.name: spec.default for spec in capabilities.options}
@@ -84,7 +84,9 @@ def default_subquantizers(dim: int) -> int:
     return max(d for d in range(1, max(1, dim // 4) + 1) if dim % d == 0)
 
 
-def _check_dimensions(dim: int, maximum: int, access_method: str) -> None:
+def check_dimensions(dim: int, maximum: int, access_method: str) -> None:
+    """pgvector's dimension check; the SQL layer applies pgvector's own limits (2,000 for
+    vector in hnsw/ivfflat) with it where compatibility asks for them."""
     if not isinstance(dim, int) or dim < 1:
         raise InvalidParameterValue(f"vectors must have at least 1 dimension, not {dim!r}")
     if dim > maximum:
