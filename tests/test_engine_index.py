@@ -124,6 +124,15 @@ def test_ivf_with_fewer_rows_than_lists_works_and_says_so():
     assert not built(IndexType.IVF_FLAT, Metric.L2, {"lists": 4}, rows).little_data
 
 
+def test_ivf_pq_keeps_vectors_until_it_has_rows_for_its_codebooks():
+    rows = vectors(Metric.L2, 100)
+    unquantized = built(IndexType.IVF_PQ, Metric.L2, {"lists": 4, "m": 4, "nbits": 8}, rows)  # 256 codes
+    assert unquantized.little_data and unquantized.memory_size() > rows.nbytes
+    assert (unquantized.search(rows[:10], 1)[1][:, 0] == np.arange(10)).all()
+    quantized = built(IndexType.IVF_PQ, Metric.L2, {"lists": 4, "m": 4, "nbits": 4}, rows)  # 16 codes
+    assert not quantized.little_data and quantized.memory_size() < rows.nbytes
+
+
 @pytest.mark.parametrize("metric", [Metric.L2, Metric.IP, Metric.COSINE, Metric.L1, Metric.HAMMING, Metric.JACCARD])
 def test_exact_range_search_is_strict_and_complete(metric):
     rows = vectors(metric, 500)

@@ -61,7 +61,7 @@ class IvfIndex(VectorIndex):
     def _build(self, vectors: np.ndarray, skip: Bitset | None) -> Bitset | None:
         included = indexed_positions(len(vectors), skip)
         rows = vectors if len(included) == len(vectors) else np.take(vectors, included, axis=0)
-        self.little_data = len(rows) < self.params.lists
+        self.little_data = self._little_data(len(rows))
         self._faiss = self._new_ivf(min(self.params.lists, max(1, len(rows))), len(rows))
         self._faiss.cp.min_points_per_centroid = 1  # small segments are expected: no warnings
         self._faiss.cp.seed = KMEANS_SEED
@@ -69,6 +69,10 @@ class IvfIndex(VectorIndex):
             self._train(rows)
             self._faiss.add_with_ids(rows, included)
         return skip
+
+    def _little_data(self, rows: int) -> bool:
+        """Fewer rows than the parameters need (pgvector's "created with little data")."""
+        return rows < self.params.lists
 
     def _train(self, rows: np.ndarray) -> None:
         self._faiss.train(rows)
@@ -117,9 +121,11 @@ class IvfSq8Index(IvfIndex):
 class IvfPqIndex(IvfIndex):
     index_type = IndexType.IVF_PQ
 
+    def _little_data(self, rows: int) -> bool:
+        return super()._little_data(rows) or rows < 2 ** self.params.nbits
+
     def _new_ivf(self, lists: int, rows: int) -> faiss.IndexIVF:
-        if rows < 2 ** self.params.nbits:
-            self.little_data = True
+        if rows < 2 ** self.params.nbits:  # too few rows to train the codebooks: keep vectors
             return super()._new_ivf(lists, rows)
         metric = faiss_metric(self.metric)
         index = faiss.IndexIVFPQ(faiss.IndexFlat(self.dim, metric), self.dim, lists,
@@ -145,8 +151,8 @@ class BinaryIvfIndex(IvfIndex):
         return faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(bits), bits, lists)
 
     def _train(self, rows: np.ndarray) -> None:
-        """k-means over the bits as 0/1 floats, centroids rounded back to bits. (faiss's own
-        binary IVF training does the same but takes 15 s for 40 rows of 64,000 bits.)"""
+        """k-means over the bits as 0/1 floats, centroids rounded back to bits (faiss's own
+        binary IVF training took 15 s for 40 rows of 64,000 bits)."""
         bits = 8 * self.row_width
         lists = self._faiss.nlist
         sample_size = min(len(rows), TRAIN_ROWS_PER_LIST * lists, max(lists, TRAIN_FLOATS // bits))

@@ -24,11 +24,12 @@ from typing import Callable
 import numpy as np
 
 from pgvecdb.engine.params import SearchParams
+from pgvecdb.engine.topk import Results
 
 BUDGET_GROWTH = 4
 
-SearchFn = Callable[[np.ndarray, int, int], tuple[np.ndarray, np.ndarray]]
-ExhaustiveFn = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+SearchFn = Callable[[np.ndarray, int, int], Results]  # (queries, k, budget)
+ExhaustiveFn = Callable[[np.ndarray, int], Results]  # (queries, k)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class SearchPlan:
 
     def describe(self) -> str:
         share = f"{self.matching} of {self.rows} rows ({self.selectivity:.1%})"
-        return f"exhaustive search over {share}" if self.exhaustive else f"index search, budget {self.budget}, {share}"
+        if self.exhaustive:
+            return f"exhaustive search over {share}"
+        return f"index search, budget {self.budget}, {share}"
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def widened_budget(budget: int, selectivity: float, factor: float, floor: float 
 
 
 def search_to_completion(plan: SearchPlan, queries: np.ndarray, k: int, max_budget: int,
-                         search_index: SearchFn, search_exhaustive: ExhaustiveFn) -> tuple[np.ndarray, np.ndarray]:
+                         search_index: SearchFn, search_exhaustive: ExhaustiveFn) -> Results:
     """Run ``plan``: every query ends with ``min(k, plan.matching)`` results."""
     if plan.exhaustive:
         return search_exhaustive(queries, k)
