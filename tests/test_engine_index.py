@@ -263,3 +263,12 @@ def test_results_of_segments_merge_into_one_top_k():
     assert np.isnan(distances[0, 4]) and distances[0, :4].tolist() == [0.2, 0.5, 0.5, 0.9]
     distances, ids = merge_results([first], 4)
     assert ids.tolist() == [[10, 11, -1, -1]] and np.isinf(distances[0, 2:]).all()
+
+
+def test_an_index_loads_from_a_memory_mapped_file(tmp_path):
+    rows = vectors(Metric.L2, 500)
+    index = built(IndexType.HNSW, Metric.COSINE, None, rows)
+    path = tmp_path / "segment.idx"
+    path.write_bytes(index.serialize())
+    loaded = load_index(np.memmap(path, dtype=np.uint8, mode="r"))
+    np.testing.assert_array_equal(loaded.search(rows[:5], 5)[1], index.search(rows[:5], 5)[1])

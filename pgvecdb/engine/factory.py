@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
+
 from pgvecdb.engine import serialization
 from pgvecdb.engine.flat import BinaryFlatIndex, FlatIndex
 from pgvecdb.engine.hnsw import HnswIndex
@@ -36,8 +38,9 @@ def create_index(index_type: IndexType, metric: Metric, dim: int,
     return _IMPLEMENTATIONS[index_type](metric, dim, validate_build(index_type, metric, dim, params))
 
 
-def load_index(data: bytes | memoryview) -> VectorIndex:
-    """The index that ``VectorIndex.serialize`` turned into ``data``."""
+def load_index(data: bytes | memoryview | np.ndarray) -> VectorIndex:
+    """The index that ``VectorIndex.serialize`` turned into ``data`` — any buffer, such as
+    ``np.memmap`` of an index file, which faiss then reads without another copy."""
     header, _ = serialization.unpack(data)
     try:
         index_type, metric = IndexType(header["index_type"]), Metric(header["metric"])
