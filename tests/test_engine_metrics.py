@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pgvecdb.engine import Bitset, IndexType, Metric, create_index, exact_search
+from pgvecdb.engine import CAPABILITIES, Bitset, IndexType, Metric, create_index, exact_search
 
 FLOAT_METRICS = [Metric.L2, Metric.IP, Metric.COSINE, Metric.L1]
 BIT_METRICS = [Metric.HAMMING, Metric.JACCARD]
@@ -81,6 +81,7 @@ def test_exact_search_skips_excluded_rows(metric):
 def test_every_index_returns_reference_distances_for_its_rows(metric):
     rows, queries = sample(metric, 400)
     for index_type in INDEXES_BY_METRIC[metric]:
+        assert CAPABILITIES[index_type].exact_distances
         options = {"lists": 4} if "IVF" in index_type.value else None
         index = create_index(index_type, metric, 40 if metric.binary else 12, options)
         index.build(rows)
@@ -93,6 +94,7 @@ def test_every_index_returns_reference_distances_for_its_rows(metric):
 
 @pytest.mark.parametrize("index_type", [IndexType.IVF_SQ8, IndexType.IVF_PQ])
 def test_quantized_indexes_report_close_distances(index_type):
+    assert not CAPABILITIES[index_type].exact_distances
     rows, queries = sample(Metric.L2, 400)
     options = {"lists": 4, "m": 6} if index_type is IndexType.IVF_PQ else {"lists": 4}
     index = create_index(index_type, Metric.L2, 12, options)

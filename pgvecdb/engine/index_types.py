@@ -41,7 +41,9 @@ class Capabilities:
     metrics: frozenset[Metric]
     options: tuple[OptionSpec, ...]
     access_method: str  # the name in "... dimensions for <access_method> index"
-    exact: bool  # searches return the true nearest rows
+    # Searches report the exact distance of every row they return (IVF_SQ8 and IVF_PQ report
+    # their quantized estimate: recompute it where it is shown).
+    exact_distances: bool
 
     def option(self, name: str) -> OptionSpec | None:
         return next((spec for spec in self.options if spec.name == name), None)
@@ -53,20 +55,20 @@ _BITS = frozenset({Metric.HAMMING, Metric.JACCARD})
 _LISTS = OptionSpec("lists", 100, 1, 32768)
 
 CAPABILITIES: dict[IndexType, Capabilities] = {
-    IndexType.FLAT: Capabilities(_FLOAT_ANY, (), "flat", exact=True),
-    IndexType.IVF_FLAT: Capabilities(_FLOAT, (_LISTS,), "ivfflat", exact=False),
-    IndexType.IVF_SQ8: Capabilities(_FLOAT, (_LISTS,), "ivf_sq8", exact=False),
+    IndexType.FLAT: Capabilities(_FLOAT_ANY, (), "flat", exact_distances=True),
+    IndexType.IVF_FLAT: Capabilities(_FLOAT, (_LISTS,), "ivfflat", exact_distances=True),
+    IndexType.IVF_SQ8: Capabilities(_FLOAT, (_LISTS,), "ivf_sq8", exact_distances=False),
     # m: sub-quantizers (it must divide the dimensions; default: the largest divisor of dim
     # up to dim / 4), nbits: bits per sub-quantizer code.
     IndexType.IVF_PQ: Capabilities(
         _FLOAT, (_LISTS, OptionSpec("m", None, 1, MAX_FLOAT_DIM), OptionSpec("nbits", 8, 1, 16)),
-        "ivf_pq", exact=False),
+        "ivf_pq", exact_distances=False),
     IndexType.HNSW: Capabilities(
         _FLOAT_ANY | _BITS,
         (OptionSpec("m", 16, 2, 100), OptionSpec("ef_construction", 64, 4, 1000)),
-        "hnsw", exact=False),
-    IndexType.BIN_FLAT: Capabilities(_BITS, (), "flat", exact=True),
-    IndexType.BIN_IVF_FLAT: Capabilities(frozenset({Metric.HAMMING}), (_LISTS,), "ivfflat", exact=False),
+        "hnsw", exact_distances=True),
+    IndexType.BIN_FLAT: Capabilities(_BITS, (), "flat", exact_distances=True),
+    IndexType.BIN_IVF_FLAT: Capabilities(frozenset({Metric.HAMMING}), (_LISTS,), "ivfflat", exact_distances=True),
 }
 
 
