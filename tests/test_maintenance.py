@@ -215,3 +215,30 @@ def test_checkpoint_seals_segments_and_the_data_survives_restarts(
         assert snapshot_results(conn, table) == expected
         conn.execute("CHECKPOINT")
         assert reported_sizes(conn, table) == (sum(table_files(server, oid).values()),) * 3
+
+
+def test_maintenance_beside_an_open_transaction_keeps_its_writes(
+        start_server: Callable[..., ServerProcess], unique_name, tmp_path: Path) -> None:
+    """A transaction updates and deletes rows while another client deletes, compacts and
+    checkpoints the same table; its COMMIT lands whole, and the result survives kill -9."""
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir)
+    table = unique_name("beside")
+    with server.connect() as a, server.connect() as b:
+        create_filled_table(b, table, rows=2_000)
+        b.execute("CHECKPOINT")
+        a.execute("BEGIN")
+        a.execute(f"UPDATE {table} SET category = -1 WHERE id < 10")
+        a.execute(f"INSERT INTO {table} VALUES (5000, -1, %s)", (vector_literal(range(DIMENSIONS)),))
+        b.execute(f"DELETE FROM {table} WHERE id >= 100")
+        b.execute(f"VACUUM FULL {table}")
+        b.execute("CHECKPOINT")
+        a.execute(f"DELETE FROM {table} WHERE id BETWEEN 10 AND 19")
+        a.execute("COMMIT")
+        expected = b.execute(f"SELECT id, category, embedding::text FROM {table} ORDER BY id").fetchall()
+    assert [row[0] for row in expected] == list(range(10)) + list(range(20, 100)) + [5000]
+    assert {row[1] for row in expected if row[0] < 10 or row[0] == 5000} == {-1}
+    server.stop(signal.SIGKILL)
+    server = start_server(data_dir)
+    with server.connect() as conn:
+        assert conn.execute(f"SELECT id, category, embedding::text FROM {table} ORDER BY id").fetchall() == expected

@@ -134,6 +134,20 @@ def test_a_client_gone_mid_transaction_leaves_nothing(server: ServerProcess, pai
     assert rows_of(b, items) == [(2, "b", "[0,1,0]"), (3, "c", "[0,0,1]"), (4, "d", "[3,3,3]")]
 
 
+def test_a_client_gone_in_the_middle_of_copy_leaves_nothing(server: ServerProcess, pair, items: str) -> None:
+    _, b = pair
+    leaving = server.connect()
+    with pytest.raises(psycopg.OperationalError):
+        with leaving.cursor().copy(f"COPY {items} FROM STDIN") as copy:
+            for i in range(4, 5_000):  # more than the client buffers: part of it reaches the server
+                copy.write_row((i, f"c{i}", "[1,2,3]"))
+            _drop_socket(leaving)
+    leaving.close()
+    assert rows_of(b, items) == ORIGINAL
+    wait_until_key_is_free(b, f"INSERT INTO {items} VALUES (4, 'd', '[3,3,3]')")
+    assert ids_of(b, items) == [1, 2, 3, 4]
+
+
 def _drop_socket(conn: psycopg.Connection) -> None:
     """Cut the connection under the client, without a Terminate message."""
     with socket.socket(fileno=os.dup(conn.fileno())) as sock:
