@@ -2,9 +2,9 @@
 
 The crash test drives a real ``pgvecdb serve`` with psycopg: a writer commits transactions
 of three kinds (one multi-row INSERT in autocommit; BEGIN, several INSERTs, COMMIT; COPY
-FROM STDIN), each with its own number stored in every row it writes, and issues a
-CHECKPOINT now and then so that kills also land in seals. A background thread SIGKILLs the
-server after a random delay. The writer records which transactions were acknowledged and
+FROM STDIN), each with its own number stored in every row it writes, while a second client
+runs CHECKPOINT and VACUUM FULL back to back so that kills also land in seals and in
+compactions. A background thread SIGKILLs the server after a random delay. The writer records which transactions were acknowledged and
 which one was in flight; after the restart on the same data directory every acknowledged
 transaction must be present exactly once, with its vectors intact, and the one in flight
 either whole or absent (absent if its COMMIT was never sent).
@@ -18,6 +18,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import psycopg
 import pytest
@@ -28,7 +29,6 @@ from pgvecdb.errors import PgError
 
 DIMENSIONS = 8
 ROWS_PER_TRANSACTION = 3
-CHECKPOINT_EVERY = 15
 SYNC_ROUNDS = 5
 ASYNC_ROUNDS = 2
 # The kill comes after a random delay in this range (seconds) from the writer's start.
@@ -119,10 +119,39 @@ def write_until_killed(server: ServerProcess, history: History, synchronous_comm
                 attempt = history.start()
                 write_one(conn, history, attempt)
                 history.acknowledge(attempt)
-                if attempt.number % CHECKPOINT_EVERY == 0:
-                    conn.execute("CHECKPOINT")
         except psycopg.OperationalError as err:
             assert killed.is_set(), f"the connection failed before the kill: {err}"
+
+
+def maintain_until_killed(server: ServerProcess, table: str, killed: threading.Event) -> None:
+    """Seal and compact the table over and over (VACUUM FULL merges the small segments
+    that each CHECKPOINT leaves) until the server dies."""
+    try:
+        with server.connect() as conn:
+            while True:
+                conn.execute("CHECKPOINT")
+                conn.execute(f"VACUUM FULL {table}")
+    except psycopg.OperationalError as err:
+        assert killed.is_set(), f"the connection failed before the kill: {err}"
+
+
+class Background(threading.Thread):
+    """A thread whose exception, if any, ``join_and_raise`` raises in the caller."""
+
+    def __init__(self, target: Callable[..., None], *args: object) -> None:
+        super().__init__(target=target, args=args)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except BaseException as exc:
+            self.error = exc
+
+    def join_and_raise(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 def kill_at_random(server: ServerProcess, rng: random.Random, killed: threading.Event) -> threading.Timer:
@@ -190,8 +219,11 @@ def crash_rounds(start_server, unique_name, tmp_path: Path, rounds: int, synchro
     for _ in range(rounds):
         killed = threading.Event()
         killer = kill_at_random(server, rng, killed)
+        maintainer = Background(maintain_until_killed, server, history.table, killed)
+        maintainer.start()
         write_until_killed(server, history, synchronous_commit, killed)
         killer.join()
+        maintainer.join_and_raise()
         assert server.process.returncode == -signal.SIGKILL
         server = start_server(data_dir)
         found = recovered_transactions(server, history.table)
