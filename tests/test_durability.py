@@ -4,10 +4,11 @@ The crash test drives a real ``pgvecdb serve`` with psycopg: a writer commits tr
 of three kinds (one multi-row INSERT in autocommit; BEGIN, several INSERTs, COMMIT; COPY
 FROM STDIN), each with its own number stored in every row it writes, while a second client
 runs CHECKPOINT and VACUUM FULL back to back so that kills also land in seals and in
-compactions. A background thread SIGKILLs the server after a random delay. The writer records which transactions were acknowledged and
-which one was in flight; after the restart on the same data directory every acknowledged
-transaction must be present exactly once, with its vectors intact, and the one in flight
-either whole or absent (absent if its COMMIT was never sent).
+compactions. A timer thread SIGKILLs the server after a random delay. The writer records
+which transactions were acknowledged and which one was in flight; after the restart on the
+same data directory every acknowledged transaction must be present exactly once, with its
+vectors intact, and the one in flight either whole or absent (absent if its COMMIT was
+never sent).
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ import random
 import signal
 import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import psycopg
 import pytest
+from conftest import ServerProcess, ServerStartError
 
 import pgvecdb
-from conftest import ServerProcess, ServerStartError
 from pgvecdb.errors import PgError
 
 DIMENSIONS = 8
@@ -135,25 +136,6 @@ def maintain_until_killed(server: ServerProcess, table: str, killed: threading.E
         assert killed.is_set(), f"the connection failed before the kill: {err}"
 
 
-class Background(threading.Thread):
-    """A thread whose exception, if any, ``join_and_raise`` raises in the caller."""
-
-    def __init__(self, target: Callable[..., None], *args: object) -> None:
-        super().__init__(target=target, args=args)
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            super().run()
-        except BaseException as exc:
-            self.error = exc
-
-    def join_and_raise(self) -> None:
-        self.join()
-        if self.error is not None:
-            raise self.error
-
-
 def kill_at_random(server: ServerProcess, rng: random.Random, killed: threading.Event) -> threading.Timer:
     """SIGKILL the server after a random delay, having set ``killed`` first."""
     def kill() -> None:
@@ -219,11 +201,11 @@ def crash_rounds(start_server, unique_name, tmp_path: Path, rounds: int, synchro
     for _ in range(rounds):
         killed = threading.Event()
         killer = kill_at_random(server, rng, killed)
-        maintainer = Background(maintain_until_killed, server, history.table, killed)
-        maintainer.start()
-        write_until_killed(server, history, synchronous_commit, killed)
-        killer.join()
-        maintainer.join_and_raise()
+        with ThreadPoolExecutor(1) as pool:
+            maintainer = pool.submit(maintain_until_killed, server, history.table, killed)
+            write_until_killed(server, history, synchronous_commit, killed)
+            killer.join()
+            maintainer.result()
         assert server.process.returncode == -signal.SIGKILL
         server = start_server(data_dir)
         found = recovered_transactions(server, history.table)
