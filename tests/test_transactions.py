@@ -198,9 +198,6 @@ def test_a_key_held_by_an_open_transaction_conflicts_until_it_ends(pair, items: 
     assert ids_of(a, items) == [1, 2, 3, 4]
 
 
-@pytest.mark.xfail(strict=True, reason="exec/executor.py _insert_on_conflict looks keys up with txn.lookup, "
-                                       "which sees committed and own keys only; a key another open "
-                                       "transaction holds reaches insert_checked and fails with 23505")
 def test_on_conflict_do_nothing_skips_a_key_held_by_an_open_transaction(pair, items: str) -> None:
     """PostgreSQL would wait for ``a`` and then do nothing; without waiting, doing nothing
     at once is the answer that never fails."""
@@ -212,9 +209,6 @@ def test_on_conflict_do_nothing_skips_a_key_held_by_an_open_transaction(pair, it
     assert rows_of(b, items)[-1] == (4, "d", "[1,1,1]")
 
 
-@pytest.mark.xfail(strict=True, reason="exec/ddl.py truncate_table empties the table in storage at once "
-                                       "(store.truncate_table), outside the transaction: other clients see "
-                                       "it before COMMIT and ROLLBACK does not bring the rows back")
 def test_truncate_in_a_transaction_is_undone_by_rollback(pair, items: str) -> None:
     a, b = pair
     a.execute("BEGIN")
@@ -400,9 +394,6 @@ def test_concurrent_updates_of_one_row_keep_it_one_row(server: ServerProcess, co
     assert len(rows) == 1 and rows[0][0] == 1 and 1 <= rows[0][1] <= 180
 
 
-@pytest.mark.xfail(strict=True, reason="exec/executor.py run_update reports every row its scan found "
-                                       "(UPDATE n), not the rows txn.update changed: an update that lost "
-                                       "the race to a committed one says UPDATE 1 but changed nothing")
 def test_concurrent_updates_report_what_they_changed(server: ServerProcess, counter: str) -> None:
     reported, _ = increment_concurrently(server, counter, clients=3, updates=60)
     with server.connect() as conn:

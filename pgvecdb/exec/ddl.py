@@ -31,7 +31,7 @@ from pgvecdb.exec.result import Result
 from pgvecdb.exec.rows import codec_of, storage_schema
 from pgvecdb.planner.datatypes import typeref_from_datatype
 from pgvecdb.sql.utility import ExtensionStatement
-from pgvecdb.storage.api import Store
+from pgvecdb.storage.api import ROWID, Store, Transaction
 from pgvecdb.types import registry
 from pgvecdb.types.typeref import TypeRef, format_type, split_type_text
 
@@ -47,6 +47,7 @@ class DDLContext:
     notices: list[Notice]
     default_value: Callable[[Column], pa.Scalar | None]  # a column's DEFAULT, evaluated (storage type)
     offset: int = 0  # of the statement in the query string, for error positions
+    block: Transaction | None = None  # the transaction of an open BEGIN block, if any
 
     def save(self) -> None:
         self.catalog.changed()
@@ -287,7 +288,10 @@ def truncate_table(tree: exp.TruncateTable, ctx: DDLContext) -> Result:
             raise UndefinedTable(f'relation "{node.name}" does not exist')
         tables.append(table)
     for table in tables:
-        ctx.store.truncate_table(table.oid)
+        if ctx.block is not None:  # inside BEGIN ... COMMIT: undone by ROLLBACK, seen by others at COMMIT
+            ctx.block.delete(table.oid, ctx.block.scan(table.oid, []).column(ROWID).to_numpy())
+        else:
+            ctx.store.truncate_table(table.oid)
     return Result(tag="TRUNCATE TABLE")
 
 

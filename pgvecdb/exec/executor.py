@@ -134,10 +134,15 @@ def _insert_on_conflict(plan: InsertPlan, rows: pa.Table, proposed: pa.Table, pa
         columns = [rows.column(c).to_pylist() for c in keys[k].columns]
         tuples = [tuple(v) for v in zip(*columns)]
         found = ctx.txn.lookup(table.oid, k, tuples)
+        # DO NOTHING for a key another open transaction holds: PostgreSQL would wait for it
+        # and, were it to commit, do nothing; not waiting, doing nothing never fails.
+        held = ctx.txn.held_elsewhere(table.oid, k, tuples) if clause.action == "nothing" else None
         for i, (values, rowid) in enumerate(zip(tuples, found)):
             if None in values:
                 continue
-            if rowid is not None:
+            if held is not None and held[i]:
+                fresh[i] = False
+            elif rowid is not None:
                 existing[i] = rowid
                 fresh[i] = False
             elif (k, values) in seen:
@@ -174,12 +179,7 @@ def _conflict_update(plan: InsertPlan, proposed: pa.Table, existing: np.ndarray,
     excluded = pa.Table.from_arrays(list(excluded.columns), names=[c.name for c in table.columns])
     excluded = excluded.append_column(POSITION, pa.array(positions, pa.int64()))
     result, _ = run_duck(plan.conflict.update, params, ctx, {CONFLICT_RELATION: old, EXCLUDED_RELATION: excluded})
-    rowids = result.column(0).to_numpy()
-    new_values = to_storage(table, result, offset=1)
-    try:
-        ctx.txn.update(table.oid, rowids, new_values)
-    except UniqueConflict as conflict:
-        raise unique_violation(table, conflict) from None
+    result = _apply_update(table, result, ctx)
     return _named(result.drop_columns([result.schema.names[0]]), table)
 
 
@@ -196,14 +196,21 @@ def run_update(plan: UpdatePlan, params: list[object], ctx: ExecContext) -> Resu
     if len(unique_idx) != len(rowids):
         result = result.take(pa.array(np.sort(unique_idx)))
         rowids = result.column(0).to_numpy()
-    new_rows = to_storage(plan.table, result, offset=1)
-    if result.num_rows:
-        try:
-            ctx.txn.update(plan.table.oid, rowids, new_rows)
-        except UniqueConflict as conflict:
-            raise unique_violation(plan.table, conflict) from None
+    result = _apply_update(plan.table, result, ctx)
     written = result.drop_columns([result.schema.names[0]])
     return _with_returning(f"UPDATE {result.num_rows}", plan.returning, written, plan.table, params, ctx)
+
+
+def _apply_update(table: Table, result: pa.Table, ctx: ExecContext) -> pa.Table:
+    """Write ``result`` (__rowid, then the new value of every column); returns the rows that
+    were updated — not those a transaction that committed meanwhile had deleted."""
+    if not result.num_rows:
+        return result
+    try:
+        done = ctx.txn.update_rows(table.oid, result.column(0).to_numpy(), to_storage(table, result, offset=1))
+    except UniqueConflict as conflict:
+        raise unique_violation(table, conflict) from None
+    return result if done.all() else result.filter(pa.array(done))
 
 
 def run_delete(plan: DeletePlan, params: list[object], ctx: ExecContext) -> Result:
@@ -214,11 +221,10 @@ def run_delete(plan: DeletePlan, params: list[object], ctx: ExecContext) -> Resu
         current = to_duck(plan.table, ctx.txn.scan(plan.table.oid), with_rowid=True)
         mask = np.isin(current.column(ROWID).to_numpy(), rowids)
         deleted = current.filter(pa.array(mask)).drop_columns([ROWID])
-    if len(rowids):
-        ctx.txn.delete(plan.table.oid, rowids)
+    count = ctx.txn.delete(plan.table.oid, rowids) if len(rowids) else 0
     if deleted is None:
         deleted = to_duck(plan.table, ctx.txn.scan(plan.table.oid).slice(0, 0))
-    return _with_returning(f"DELETE {len(rowids)}", plan.returning, deleted, plan.table, params, ctx)
+    return _with_returning(f"DELETE {count}", plan.returning, deleted, plan.table, params, ctx)
 
 
 def _with_returning(tag: str, returning: DuckQuery | None, rows: pa.Table, table: Table,

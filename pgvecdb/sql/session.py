@@ -315,7 +315,7 @@ class Session:
         if isinstance(plan, DDLPlan):
             with self.db.ddl_lock:
                 ctx = ddl.DDLContext(self.db.catalog, self.db.store, self._notices, self._default_value,
-                                     statement.offset)
+                                     statement.offset, block=self.txn if self.in_block else None)
                 return ddl.run_ddl(plan.tree, ctx)
         if isinstance(plan, ExplainPlan):
             return explain(plan, params, self.exec_context())

@@ -148,6 +148,14 @@ class SegmentTransaction:
                 found.append(None if rowid is None or self._deleted_by_me(table_id, state, rowid) else rowid)
         return found
 
+    def held_elsewhere(self, table_id: int, key_index: int, keys: Sequence[tuple]) -> list[bool]:
+        """For each key, whether another open transaction has inserted it (INSERT ... ON
+        CONFLICT DO NOTHING skips such rows rather than fail or wait)."""
+        index = self._store.unique_indexes(table_id)[key_index]
+        with self._store.commit_lock:
+            return [index.held_elsewhere({index.normalize(key)}, self.id, self._store.is_open) is not None
+                    for key in keys]
+
     # writing --------------------------------------------------------------------------
     def insert(self, table_id: int, rows: pa.Table) -> np.ndarray:
         state = self._state(table_id)
@@ -171,10 +179,18 @@ class SegmentTransaction:
         Rows whose old version was already deleted by a committed transaction are not
         inserted (PostgreSQL's UPDATE skips them); the new row ids of the others are returned.
         """
+        return self._update(table_id, rowids, rows)[1]
+
+    def update_rows(self, table_id: int, rowids: np.ndarray, rows: pa.Table) -> np.ndarray:
+        """``update``, answering which rows it updated: a bool per row id (False where a
+        committed transaction had already deleted the old version)."""
+        return self._update(table_id, rowids, rows)[0]
+
+    def _update(self, table_id: int, rowids: np.ndarray, rows: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         before = self._writes.get(table_id)
         try:
             done = self._delete(table_id, np.asarray(rowids, dtype=np.int64))
-            return self.insert(table_id, rows.filter(pa.array(done)))
+            return done, self.insert(table_id, rows.filter(pa.array(done)))
         except BaseException:
             self._restore(table_id, before)
             raise
