@@ -40,13 +40,16 @@ class ExecContext:
 
 
 # --------------------------------------------------------------------------- relations
-def materialize(query: DuckQuery, ctx: ExecContext, supplied: dict[str, pa.Table] | None = None) -> dict[str, pa.Table]:
-    """The Arrow table behind each relation ``query`` reads."""
+def materialize(query: DuckQuery, ctx: ExecContext, supplied: dict[str, pa.Table] | None = None,
+                bound: list[object] | None = None) -> dict[str, pa.Table]:
+    """The Arrow table behind each relation ``query`` reads (``bound``: its parameters)."""
     tables: dict[str, pa.Table] = {}
     system_ctx = None
     for name, ref in query.relations.items():
         if ref.kind == "table":
-            rows = ctx.txn.scan(ref.table.oid)
+            rows = _rows_by_key(ref, bound or [], ctx)
+            if rows is None:
+                rows = ctx.txn.scan(ref.table.oid)
             tables[name] = to_duck(ref.table, rows, with_rowid=ref.with_rowid)
         elif ref.kind == "system":
             if system_ctx is None:
@@ -57,6 +60,24 @@ def materialize(query: DuckQuery, ctx: ExecContext, supplied: dict[str, pa.Table
     return tables
 
 
+_KEY_VALUE_TYPES = {"int2": int, "int4": int, "int8": int, "text": str, "varchar": str}
+
+
+def _rows_by_key(ref: RelationRef, bound: list[object], ctx: ExecContext) -> pa.Table | None:
+    """The rows a key lookup of ``ref`` can match, fetched through the unique-key index;
+    None when the query has none or its value is not of the key's own kind (then scan)."""
+    if ref.key_lookup is None:
+        return None
+    key_index, kind, payload = ref.key_lookup
+    value = bound[payload - 1] if kind == "param" and payload <= len(bound) else payload
+    column = ref.table.column(ref.table.unique_keys()[key_index].columns[0])
+    wanted = _KEY_VALUE_TYPES.get(column.type_name)
+    if wanted is None or type(value) is not wanted:
+        return None
+    found = [r for r in ctx.txn.lookup(ref.table.oid, key_index, [(value,)]) if r is not None]
+    return ctx.txn.fetch(ref.table.oid, np.asarray(found, dtype=np.int64))
+
+
 def bind(query: DuckQuery, params: list[object]) -> list[object]:
     values = list(params[: len(query.params)])
     values += [None] * (len(query.params) - len(values))
@@ -65,7 +86,8 @@ def bind(query: DuckQuery, params: list[object]) -> list[object]:
 
 def run_duck(query: DuckQuery, params: list[object], ctx: ExecContext,
              supplied: dict[str, pa.Table] | None = None) -> tuple[pa.Table, list[str]]:
-    return duck.run(ctx.cursor, query.sql, bind(query, params), materialize(query, ctx, supplied))
+    bound = bind(query, params)
+    return duck.run(ctx.cursor, query.sql, bound, materialize(query, ctx, supplied, bound))
 
 
 def describe_columns(query: DuckQuery, types: list[str], names: list[str]) -> list[ColumnInfo]:

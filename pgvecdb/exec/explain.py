@@ -32,7 +32,10 @@ def plan_lines(plan) -> list[str]:
 def _scans(query: DuckQuery) -> list[str]:
     lines = []
     for ref in query.relations.values():
-        if ref.kind == "table":
+        if ref.kind == "table" and ref.key_lookup is not None:
+            key = ref.table.unique_keys()[ref.key_lookup[0]]
+            lines.append(f"  ->  Key Lookup on {ref.table.name} using {key.name}")
+        elif ref.kind == "table":
             lines.append(f"  ->  Seq Scan on {ref.table.name}")
         elif ref.kind == "system":
             lines.append(f"  ->  Catalog Scan on {ref.schema}.{ref.name}")

@@ -65,6 +65,9 @@ class RelationRef:
     schema: str = ""
     name: str = ""
     with_rowid: bool = False
+    # A table the query reads only where a unique key equals one value: exec fetches those
+    # rows by key instead of scanning. (key index, 'param' or 'value', bind position or value)
+    key_lookup: tuple[int, str, object] | None = None
 
 
 @dataclass
@@ -129,6 +132,7 @@ class Translator:
         self._default_param_types()
         types = self._output_types(tree)
         self._number_constants(tree)
+        _mark_key_lookup(tree, self.relations)
         sql = tree.sql(dialect="duckdb")
         return DuckQuery(
             sql=sql,
@@ -770,6 +774,48 @@ def _name_function_columns(tree: exp.Expression) -> None:
         if not isinstance(node.parent, (exp.From, exp.Join)) and not isinstance(node, exp.Unnest):
             continue
         alias.set("columns", [exp.to_identifier(alias.name)])
+
+
+def _mark_key_lookup(tree: exp.Expression, relations: dict[str, RelationRef]) -> None:
+    """``SELECT ... FROM t WHERE key = $1 [AND ...]`` (t read nowhere else, no join): note
+    on t's relation that only the row with that key can qualify. The WHERE still runs."""
+    from_ = tree.args.get("from_") if isinstance(tree, exp.Select) else None
+    source = from_.this if from_ is not None else None
+    where = tree.args.get("where") if isinstance(tree, exp.Select) else None
+    if not isinstance(source, exp.Table) or tree.args.get("joins") or where is None:
+        return
+    ref = relations.get(source.name)
+    if ref is None or ref.kind != "table":
+        return
+    if sum(1 for t in tree.find_all(exp.Table) if t.name == source.name) != 1:
+        return
+    terms = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+    for term in terms:
+        if not isinstance(term, exp.EQ):
+            continue
+        column, value = (term.this, term.expression) if isinstance(term.this, exp.Column) else \
+            (term.expression, term.this)
+        if not isinstance(column, exp.Column) or column.table not in ("", source.alias_or_name):
+            continue
+        bound = _lookup_value(value)
+        for k, key in enumerate(ref.table.unique_keys()):
+            if bound is not None and key.columns == [column.name]:
+                ref.key_lookup = (k, *bound)
+                return
+
+
+def _lookup_value(node: exp.Expression) -> tuple[str, object] | None:
+    """The value a key is compared with, when it is known before the query runs."""
+    if isinstance(node, exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal):
+        return "param", int(node.this.this)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return "value", node.this
+        if node.this.isdigit():
+            return "value", int(node.this)
+    return None
 
 
 def _is_nested_list(value: object) -> bool:

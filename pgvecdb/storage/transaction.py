@@ -28,7 +28,7 @@ from pgvecdb.errors import InvalidSavepointSpecification, SerializationFailure, 
 from pgvecdb.storage.api import SegmentSnapshot, UniqueConflict
 from pgvecdb.storage.chunk import Chunk, empty_table
 from pgvecdb.storage.keys import UniqueIndex, first_duplicate
-from pgvecdb.storage.schema import TableMeta
+from pgvecdb.storage.schema import FieldMeta, TableMeta
 from pgvecdb.storage.segment import Segment, SegmentState, without_rows
 from pgvecdb.storage.table import TableState
 
@@ -130,6 +130,30 @@ class SegmentTransaction:
             own = writes.own
             snapshots.append(SegmentSnapshot(OWN_SEGMENT_ID, False, own.segment.project(fields), own.deleted))
         return snapshots
+
+    def fetch(self, table_id: int, rowids: np.ndarray, columns: Sequence[str] | None = None) -> pa.Table:
+        """The visible rows among ``rowids``, with ROWID last, found by position in each
+        segment (binary search over its row ids) rather than by a scan."""
+        state = self._state(table_id)
+        fields = state.meta.select(None if columns is None else list(columns))
+        wanted = np.unique(np.asarray(rowids, dtype=np.int64))
+        writes = self._writes.get(table_id)
+        pieces = []
+        for seg in state.segments():
+            deleted = seg.deleted
+            mine = writes.deleted.get(seg.segment.id) if writes else None
+            if mine is not None:
+                deleted = deleted.union(fitted(mine, deleted.size))
+            positions = seg.segment.locate(wanted)
+            pieces.append(_rows_at(seg.segment, deleted, positions[positions >= 0], fields))
+        if writes is not None and writes.own.segment.num_rows:
+            own = writes.own  # provisional row id -n is its row n - 1
+            positions = -wanted[wanted < 0] - 1
+            pieces.append(_rows_at(own.segment, own.deleted, positions[positions < own.segment.num_rows], fields))
+        pieces = [p for p in pieces if p is not None]
+        if not pieces:
+            return empty_table(fields)
+        return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
 
     def lookup(self, table_id: int, key_index: int, keys: Sequence[tuple]) -> list[int | None]:
         index = self._store.unique_indexes(table_id)[key_index]
@@ -408,3 +432,13 @@ def conform(rows: pa.Table, meta: TableMeta) -> pa.Table:
         else:
             columns.append(pa.nulls(rows.num_rows, f.field.type))
     return pa.Table.from_arrays(columns, schema=meta.schema)
+
+
+def _rows_at(segment: Segment, deleted: Bitset, positions: np.ndarray,
+             fields: Sequence[FieldMeta]) -> pa.Table | None:
+    """The rows of ``segment`` at ``positions`` that ``deleted`` does not exclude."""
+    if positions.size:
+        positions = positions[~deleted.test_many(positions)]
+    if not positions.size:
+        return None
+    return segment.project(fields).take(pa.array(positions))
