@@ -29,6 +29,7 @@ from pgvecdb.errors import (
 )
 from pgvecdb.exec.result import Result
 from pgvecdb.exec.rows import codec_of, storage_schema
+from pgvecdb.exec.vector_index_ddl import VECTOR_METHODS, validate_vector_index
 from pgvecdb.planner.datatypes import typeref_from_datatype
 from pgvecdb.sql.utility import ExtensionStatement
 from pgvecdb.storage.api import ROWID, Store, Transaction
@@ -36,8 +37,7 @@ from pgvecdb.types import registry
 from pgvecdb.types.typeref import TypeRef, format_type, split_type_text
 
 AVAILABLE_EXTENSIONS = {"vector": PGVECTOR_VERSION, "plpgsql": "1.0"}
-VECTOR_INDEX_METHODS = ("hnsw", "ivfflat", "ivf_flat", "ivf_sq8", "ivf_pq", "flat")
-INDEX_METHODS = ("btree", "hash", "gist", "gin", "brin", *VECTOR_INDEX_METHODS)
+INDEX_METHODS = ("btree", "hash", "gist", "gin", "brin", *VECTOR_METHODS)
 
 
 @dataclass
@@ -410,7 +410,7 @@ def create_index(tree: exp.Create, ctx: DDLContext) -> Result:
     method = str(params.args.get("using") or "btree").lower() if params else "btree"
     if method not in INDEX_METHODS:
         raise UndefinedObject(f'access method "{method}" does not exist')
-    columns, expressions, opclasses = [], [], []
+    columns, expressions, opclasses, labels = [], [], [], []
     for entry in params.args.get("columns") or []:
         key = entry.this if isinstance(entry, exp.Ordered) else entry
         opclass = None
@@ -422,10 +422,12 @@ def create_index(tree: exp.Create, ctx: DDLContext) -> Result:
                 raise UndefinedColumn(f'column "{key.name}" does not exist')
             columns.append(key.name)
             expressions.append(None)
+            labels.append(key.name)
         else:
             inner = key.this if isinstance(key, exp.Paren) else key
             columns.append("")
             expressions.append(inner.sql(dialect="postgres"))
+            labels.append(_expression_label(inner))
         opclasses.append(opclass)
     name = index_node.name
     if name and name in ctx.catalog.relation_names(table.schema):
@@ -434,11 +436,15 @@ def create_index(tree: exp.Create, ctx: DDLContext) -> Result:
             return Result(tag="CREATE INDEX")
         raise DuplicateTable(f'relation "{name}" already exists')
     if not name:
-        label = "_".join(c or _expression_label(e) for c, e in zip(columns, expressions))
+        label = "_".join(labels)
         name = _unique_relation_name(ctx.catalog, table.schema, f"{table.name}_{label}_idx")
     options = {}
     for prop in params.args.get("with_storage") or []:
         options[prop.this.name.lower()] = prop.args["value"].name
+    if method in VECTOR_METHODS:
+        if len(columns) != 1:
+            raise FeatureNotSupported(f"{method} indexes take one column")
+        validate_vector_index(table, method, columns[0], expressions[0], opclasses[0], options)
     where = params.args.get("where")
     index = Index(oid=ctx.catalog.allocate_oid(), name=name, table_oid=table.oid, method=method, columns=columns,
                   expressions=expressions, opclasses=opclasses, options=options,
@@ -451,11 +457,18 @@ def create_index(tree: exp.Create, ctx: DDLContext) -> Result:
     return Result(tag="CREATE INDEX")
 
 
-def _expression_label(expression: str | None) -> str:
-    if not expression:
-        return "expr"
-    head = expression.split("(", 1)[0].strip().lower()
-    return head if head.isidentifier() else "expr"
+def _expression_label(expression: exp.Expression) -> str:
+    """The name an expression key gives its index, as PostgreSQL's FigureIndexColname:
+    a column's name through casts, a function's name, else "expr"."""
+    while isinstance(expression, (exp.Cast, exp.Paren)):
+        expression = expression.this
+    if isinstance(expression, exp.Column):
+        return expression.name
+    if isinstance(expression, exp.Anonymous):
+        return expression.name.lower()
+    if isinstance(expression, exp.Func):
+        return expression.sql_name().lower()
+    return "expr"
 
 
 def _index_definition(table: Table, index: Index) -> str:
