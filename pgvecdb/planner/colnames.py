@@ -78,24 +78,14 @@ def _func_name(node: exp.Func) -> str:
 
 # sqlglot's canonical function names that PostgreSQL spells differently.
 _SQLGLOT_TO_PG = {
-    "array_agg": "array_agg",
     "group_concat": "string_agg",
     "listagg": "string_agg",
     "explode": "unnest",
     "count_if": "count",
-    "stddev": "stddev",
-    "variance": "variance",
     "current_timestamp": "now",
     "array_size": "array_length",
-    "length": "length",
-    "unnest": "unnest",
-    "substring": "substring",
-    "regexp_like": "regexp_like",
-    "date_trunc": "date_trunc",
     "timestamp_trunc": "date_trunc",
     "str_position": "strpos",
-    "array_to_string": "array_to_string",
-    "to_char": "to_char",
 }
 
 
