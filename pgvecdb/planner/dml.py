@@ -263,12 +263,18 @@ def _updated_columns(tr: Translator, table: Table, alias: str,
 
 
 # --------------------------------------------------------------------------- UPDATE / DELETE
-def plan_update(tree: exp.Update, ctx: PlanContext) -> UpdatePlan:
+def _prepared_target(tree: exp.Expression, ctx: PlanContext) -> tuple[Table, str, Translator, exp.Expression]:
+    """UPDATE/DELETE: the target table, its alias, and the statement bound with the target
+    read together with its row ids."""
     table, alias = _target_table(tree.this, ctx)
     tr = Translator(ctx)
     tree = tree.copy()
     tree.this.meta["pgv_rowid"] = True
-    tree = tr.prepare(tree)
+    return table, alias, tr, tr.prepare(tree)
+
+
+def plan_update(tree: exp.Update, ctx: PlanContext) -> UpdatePlan:
+    table, alias, tr, tree = _prepared_target(tree, ctx)
     assignments = _assignments(tree.expressions, table, ctx)
     values = _updated_columns(tr, table, alias, assignments)
     query = exp.select(exp.column(ROWID, alias), *values).from_(tree.this)
@@ -285,11 +291,7 @@ def plan_update(tree: exp.Update, ctx: PlanContext) -> UpdatePlan:
 
 
 def plan_delete(tree: exp.Delete, ctx: PlanContext) -> DeletePlan:
-    table, alias = _target_table(tree.this, ctx)
-    tr = Translator(ctx)
-    tree = tree.copy()
-    tree.this.meta["pgv_rowid"] = True
-    tree = tr.prepare(tree)
+    table, alias, tr, tree = _prepared_target(tree, ctx)
     query = exp.select(exp.column(ROWID, alias)).from_(tree.this)
     for using in tree.args.get("using") or []:
         query = query.join(using, join_type="cross")

@@ -119,17 +119,23 @@ class SegmentTransaction:
         state = self._state(table_id)
         fields = state.meta.select(None if columns is None else list(columns))
         writes = self._writes.get(table_id)
-        snapshots = []
+        snapshots = [SegmentSnapshot(seg.segment.id, seg.segment.sealed, seg.segment.project(fields), deleted)
+                     for seg, deleted in self._visible_segments(state, writes)]
+        if writes is not None and writes.own.segment.num_rows:
+            own = writes.own
+            snapshots.append(SegmentSnapshot(OWN_SEGMENT_ID, False, own.segment.project(fields), own.deleted))
+        return snapshots
+
+    @staticmethod
+    def _visible_segments(state: TableState, writes: TableWrites | None) -> Iterator[tuple[SegmentState, Bitset]]:
+        """Each committed segment with what this transaction must not see of it: the
+        committed deletes and its own."""
         for seg in state.segments():
             deleted = seg.deleted
             mine = writes.deleted.get(seg.segment.id) if writes else None
             if mine is not None:
                 deleted = deleted.union(fitted(mine, deleted.size))
-            snapshots.append(SegmentSnapshot(seg.segment.id, seg.segment.sealed, seg.segment.project(fields), deleted))
-        if writes is not None and writes.own.segment.num_rows:
-            own = writes.own
-            snapshots.append(SegmentSnapshot(OWN_SEGMENT_ID, False, own.segment.project(fields), own.deleted))
-        return snapshots
+            yield seg, deleted
 
     def fetch(self, table_id: int, rowids: np.ndarray, columns: Sequence[str] | None = None) -> pa.Table:
         """The visible rows among ``rowids``, with ROWID last, found by position in each
@@ -139,11 +145,7 @@ class SegmentTransaction:
         wanted = np.unique(np.asarray(rowids, dtype=np.int64))
         writes = self._writes.get(table_id)
         pieces = []
-        for seg in state.segments():
-            deleted = seg.deleted
-            mine = writes.deleted.get(seg.segment.id) if writes else None
-            if mine is not None:
-                deleted = deleted.union(fitted(mine, deleted.size))
+        for seg, deleted in self._visible_segments(state, writes):
             positions = seg.segment.locate(wanted)
             pieces.append(_rows_at(seg.segment, deleted, positions[positions >= 0], fields))
         if writes is not None and writes.own.segment.num_rows:
