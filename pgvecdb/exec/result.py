@@ -14,6 +14,10 @@ import pyarrow as pa
 from pgvecdb.errors import Notice
 
 
+# The tag of a prepared statement whose text was empty: the wire answers EmptyQueryResponse.
+EMPTY_QUERY_TAG = "EMPTY"
+
+
 @dataclass
 class ColumnInfo:
     """One result column, as a RowDescription field describes it."""

@@ -42,7 +42,7 @@ from pgvecdb.exec.copy import CopyToStdout, parse_copy_options
 from pgvecdb.exec.copy_statement import copy_from_stdin, copy_target
 from pgvecdb.exec.executor import ExecContext
 from pgvecdb.exec.explain import explain
-from pgvecdb.exec.result import ColumnInfo, CopyIn, Outcome, Result
+from pgvecdb.exec.result import EMPTY_QUERY_TAG, ColumnInfo, CopyIn, Outcome, Result
 from pgvecdb.exec.rows import codec_of
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.dml import default_query
@@ -150,7 +150,7 @@ class Session:
 
     def execute(self, stmt: PreparedStatement, params: list[object | None]) -> Outcome:
         if stmt.statement is None:
-            return Result(tag="EMPTY")
+            return Result(tag=EMPTY_QUERY_TAG)
         planned = stmt.planned
         if planned is not None and planned.catalog_version != self.db.catalog.version:
             planned = None

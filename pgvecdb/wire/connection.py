@@ -28,7 +28,7 @@ from pgvecdb.errors import (
     ProtocolViolation,
     QueryCanceled,
 )
-from pgvecdb.exec.result import CopyIn, CopyOut, Outcome, Result
+from pgvecdb.exec.result import EMPTY_QUERY_TAG, CopyIn, CopyOut, Outcome, Result
 from pgvecdb.wire import backend, frontend
 from pgvecdb.wire.params import decode_parameters
 from pgvecdb.wire.portal import Portal, PortalRegistry
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 PROTOCOL_MINOR_VERSION = 0
 # The tag of the Result ``Session.execute`` gives for a prepared empty query string, which
 # the protocol answers with EmptyQueryResponse instead of CommandComplete.
-EMPTY_QUERY_TAG = "EMPTY"
 
 # Messages a COPY FROM STDIN accepts; Flush and Sync are ignored during it, as PostgreSQL
 # does for clients that send them without noticing the statement was a COPY.
