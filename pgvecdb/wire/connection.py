@@ -42,9 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROTOCOL_MINOR_VERSION = 0
-# The tag of the Result ``Session.execute`` gives for a prepared empty query string, which
-# the protocol answers with EmptyQueryResponse instead of CommandComplete.
-
 # Messages a COPY FROM STDIN accepts; Flush and Sync are ignored during it, as PostgreSQL
 # does for clients that send them without noticing the statement was a COPY.
 _COPY_MESSAGES = (frontend.CopyData, frontend.CopyDone, frontend.CopyFail)
