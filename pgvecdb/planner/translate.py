@@ -832,12 +832,6 @@ def _typname_ref(typname: str) -> TypeRef | None:
     return TypeRef(pgtype.name) if pgtype is not None else None
 
 
-def _is_special_array(ref: TypeRef) -> bool:
-    pgtype = registry.by_name(ref.name)
-    element = registry.element_type(pgtype) if pgtype is not None else None
-    return element is not None and element.name in SPECIAL_TYPES
-
-
 def _base_name(ref: TypeRef | None) -> str:
     if ref is None:
         return "unknown"

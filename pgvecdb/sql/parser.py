@@ -55,15 +55,10 @@ def split(sql: str) -> list[tuple[str, int]]:
                 pieces.append((sql[start:token.start], start))
             start = None
         elif start is None:
-            start = _statement_start(sql, token.start)
+            start = token.start  # comments before a statement are not part of it
     if start is not None:
         pieces.append((sql[start:].rstrip(), start))
     return [(text.rstrip(), offset) for text, offset in pieces if text.strip()]
-
-
-def _statement_start(sql: str, token_start: int) -> int:
-    """Token offsets skip comments; a statement starts at its first real token."""
-    return token_start
 
 
 def parse_one(text: str, offset: int = 0) -> Statement:

@@ -192,10 +192,6 @@ class Session:
         self.settings.set(name, [value], local=local and self.in_block)
         return self.settings.get(name)
 
-    def take_notices(self) -> list[Notice]:
-        notices, self._notices = self._notices, []
-        return notices
-
     # ------------------------------------------------------------------ execution
     def _refuse_if_failed(self, statement: Statement) -> None:
         if not self.failed:
