@@ -114,7 +114,10 @@ class Cursor:
         text, values = to_numbered(sql, params)
         stmt = session.prepare(text, [0] * len(values))
         adapted = [adapt(v, oid) for v, oid in zip(values, stmt.param_oids)]
-        self._set_result(_complete(session.execute(stmt, adapted)))
+        try:
+            self._set_result(_complete(session.execute(stmt, adapted)))
+        finally:
+            session.sync()  # outside a transaction (autocommit) the statement commits here
         return self
 
     def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any] | Mapping[str, Any]]) -> "Cursor":

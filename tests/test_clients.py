@@ -262,6 +262,22 @@ def test_asyncpg_queries_prepared_statements_and_types(server):
     _asyncpg(scenario, server)
 
 
+def test_asyncpg_executemany_is_one_implicit_transaction(server, unique_name):
+    """Everything between two Syncs is one implicit transaction, as in PostgreSQL: an
+    executemany that fails part-way leaves nothing behind."""
+    table = unique_name("many")
+
+    async def scenario(con):
+        await con.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)")
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await con.executemany(f"INSERT INTO {table} VALUES ($1)", [(1,), (2,), (2,), (3,)])
+        assert await con.fetchval(f"SELECT count(*) FROM {table}") == 0
+        await con.executemany(f"INSERT INTO {table} VALUES ($1)", [(1,), (2,), (3,)])
+        assert await con.fetchval(f"SELECT count(*) FROM {table}") == 3
+
+    _asyncpg(scenario, server)
+
+
 def test_asyncpg_register_vector_and_search(server, unique_name):
     table = unique_name("asyncvec")
 

@@ -94,6 +94,7 @@ class Session:
         self.txn = None  # the storage transaction of an open block
         self.in_block = False
         self.failed = False
+        self.implicit = False  # an extended-protocol transaction waiting for Sync
         self._cancel = threading.Event()
         self._running = False
         self._format_options: tuple[int, FormatOptions] | None = None
@@ -127,6 +128,7 @@ class Session:
 
     # ------------------------------------------------------------------ entry points
     def execute_simple(self, sql: str) -> Iterator[Outcome]:
+        self.sync()  # a Query after extended-protocol messages without a Sync
         with self._cancellable():
             for statement in parser.parse(sql):
                 if not statement.is_empty:
@@ -154,8 +156,20 @@ class Session:
         planned = stmt.planned
         if planned is not None and planned.catalog_version != self.db.catalog.version:
             planned = None
+        if not self.in_block and not self.implicit:
+            self.txn = self.db.store.begin()
+            self.implicit = True
         with self._cancellable():
             return self._execute_statement(stmt.statement, params, planned, stmt.param_oids)
+
+    def sync(self) -> None:
+        """The extended protocol's Sync: what ran since the last one, outside a transaction
+        block, was one implicit transaction; it commits now (an error already ended it)."""
+        if not self.implicit:
+            return
+        self.implicit = False
+        self.settings.end_transaction()
+        self._commit()
 
     @contextmanager
     def _cancellable(self) -> Iterator[None]:
@@ -181,7 +195,7 @@ class Session:
         if self.txn is not None:
             self.txn.rollback()
             self.txn = None
-        self.in_block = self.failed = False
+        self.in_block = self.failed = self.implicit = False
         try:
             self.cursor.close()
         except Exception:
@@ -224,7 +238,8 @@ class Session:
         if self._cancel.is_set():
             self.failed = self.in_block
             raise QueryCanceled("canceling statement due to user request")
-        autocommit = not self.in_block
+        autocommit = not self.in_block and not self.implicit
+        ends_on_error = autocommit or self.implicit  # else the block stays, failed, until ROLLBACK
         if autocommit:
             self.txn = self.db.store.begin()
         try:
@@ -233,17 +248,17 @@ class Session:
             with self.txn.statement():  # one snapshot for every scan of the statement
                 outcome = self._run(planned, params, statement)
             if isinstance(outcome, CopyIn):
-                return self._deferred_commit(outcome, autocommit)
+                return self._deferred_commit(outcome, autocommit, ends_on_error)
             if autocommit:
                 self._commit()
             return self._with_notices(outcome)
         except PgError as err:
-            self._abort(autocommit)
+            self._abort(ends_on_error)
             if self._cancel.is_set() and not isinstance(err, QueryCanceled):
                 raise QueryCanceled("canceling statement due to user request") from None
             raise err.with_position(_locate_name(err, statement))
         except BaseException:
-            self._abort(autocommit)
+            self._abort(ends_on_error)
             raise
 
     def _with_notices(self, outcome: Outcome) -> Outcome:
@@ -252,11 +267,13 @@ class Session:
             self._notices = []
         return outcome
 
-    def _abort(self, autocommit: bool) -> None:
-        if autocommit:
+    def _abort(self, ends_transaction: bool) -> None:
+        """A statement failed: its transaction rolls back, or a block is marked failed."""
+        if ends_transaction:
             if self.txn is not None:
                 self.txn.rollback()
             self.txn = None
+            self.implicit = False
         else:
             self.failed = True
 
@@ -265,7 +282,7 @@ class Session:
         if txn is not None:
             txn.commit(sync=self.settings.get("synchronous_commit") != "off")
 
-    def _deferred_commit(self, copy_in: CopyIn, autocommit: bool) -> CopyIn:
+    def _deferred_commit(self, copy_in: CopyIn, autocommit: bool, ends_on_error: bool) -> CopyIn:
         """COPY FROM STDIN finishes after the client's data: commit or abort then."""
         session = self
         finish, abort = copy_in.finish, copy_in.abort
@@ -274,7 +291,7 @@ class Session:
             try:
                 result = finish()
             except BaseException:
-                session._abort(autocommit)
+                session._abort(ends_on_error)
                 raise
             if autocommit:
                 session._commit()
@@ -284,7 +301,7 @@ class Session:
             try:
                 abort(message)
             finally:
-                session._abort(autocommit)
+                session._abort(ends_on_error)
 
         copy_in.finish = finish_and_commit  # type: ignore[method-assign]
         copy_in.abort = abort_and_rollback  # type: ignore[method-assign]
@@ -342,6 +359,8 @@ class Session:
     # ------------------------------------------------------------------ utility statements
     def _transaction(self, stmt: TransactionStatement) -> Result:
         action = stmt.action
+        if self.implicit and action in ("begin", "commit", "rollback"):
+            return self._end_implicit_by(action)
         if action == "begin":
             if self.in_block:
                 return Result(tag="BEGIN", notices=[Notice("there is already a transaction in progress",
@@ -383,6 +402,18 @@ class Session:
         except KeyError:
             self.failed = True
             raise InvalidSavepointSpecification(f'savepoint "{stmt.savepoint}" does not exist') from None
+
+    def _end_implicit_by(self, action: str) -> Result:
+        """BEGIN turns the implicit transaction into a block; COMMIT/ROLLBACK end it."""
+        self.implicit = False
+        if action == "begin":
+            self.in_block = True
+        elif action == "commit":
+            self._commit()
+        else:
+            self.txn.rollback()
+            self.txn = None
+        return Result(tag=action.upper())
 
     def _settings_statement(self, stmt) -> Result:
         try:

@@ -352,6 +352,10 @@ class ConnectionHandler:
 
     def _sync(self, message: frontend.Sync) -> None:
         self._skipping_to_sync = False
+        try:
+            self.session.sync()  # commits the implicit transaction since the last Sync
+        except PgError as err:
+            self._out.write(backend.error_response(err))
         self._ready_for_query()
 
     def _flush(self, message: frontend.Flush) -> None:
