@@ -236,7 +236,7 @@ class Session:
         if isinstance(utility, (SetStatement, ShowStatement, ResetStatement)):
             return self._settings_statement(utility)
         if self._cancel.is_set():
-            self.failed = self.in_block
+            self._abort(ends_transaction=not self.in_block)
             raise QueryCanceled("canceling statement due to user request")
         autocommit = not self.in_block and not self.implicit
         ends_on_error = autocommit or self.implicit  # else the block stays, failed, until ROLLBACK
