@@ -21,7 +21,14 @@ import pyarrow as pa
 from pgvecdb import errors
 from pgvecdb.database import Database
 from pgvecdb.exec.result import CopyIn, CopyOut, Result
-from pgvecdb.types.registry import BIT_TAG, HALFVEC_TAG, SPARSEVEC_TAG, VECTOR_TAG, by_oid
+from pgvecdb.types.registry import (
+    BIT_TAG,
+    HALFVEC_TAG,
+    SPARSEVEC_TAG,
+    VECTOR_TAG,
+    by_oid,
+)
+from pgvecdb.types.sparsevec import SparseVector
 
 apilevel = "2.0"
 threadsafety = 1
@@ -269,12 +276,16 @@ def _as_list(value: Any) -> list:
 
 
 def _sparse(value: Any) -> dict:
+    """A sparse vector given as pgvecdb's SparseVector, pgvector-python's, a dense sequence
+    or the DuckDB dict itself; indices are 0-based inside pgvecdb."""
     if isinstance(value, dict):
         return value
-    dim = value.dimensions() if callable(getattr(value, "dimensions", None)) else value.dim
-    indices = value.indices() if callable(getattr(value, "indices", None)) else value.indices
-    values = value.values() if callable(getattr(value, "values", None)) else value.values
-    return {"dim": int(dim), "indices": [int(i) + 1 for i in indices], "values": [float(v) for v in values]}
+    if isinstance(value, SparseVector):
+        return value.as_duck()
+    if callable(getattr(value, "indices", None)):  # pgvector-python's SparseVector
+        return SparseVector(int(value.dimensions()), np.asarray(value.indices(), dtype=np.int32),
+                            np.asarray(value.values(), dtype=np.float32)).as_duck()
+    return SparseVector.from_dense(np.asarray(value, dtype=np.float32)).as_duck()
 
 
 # --------------------------------------------------------------------------- results

@@ -83,6 +83,16 @@ def test_vectors_as_numpy_and_arrow(con) -> None:
     assert matrix.shape == (2, 3) and matrix.dtype == np.float32
 
 
+def test_sparse_and_half_vectors_as_parameters(con) -> None:
+    from pgvector import SparseVector
+
+    con.execute("CREATE TABLE s (id int, sparse sparsevec(5), half halfvec(2))")
+    con.execute("INSERT INTO s VALUES (%s, %s, %s)", (1, SparseVector({0: 1.5, 4: 2.0}, 5), [1, 2]))
+    con.execute("INSERT INTO s VALUES (%s, %s, %s)", (2, [0, 0, 3, 0, 0], [3, 4]))
+    assert con.execute("SELECT id, sparse::text, half::text FROM s ORDER BY id").fetchall() == [
+        (1, "{1:1.5,5:2}/5", "[1,2]"), (2, "{3:3}/5", "[3,4]")]
+
+
 def test_in_memory_database() -> None:
     with pgvecdb.connect() as con:
         con.execute("CREATE TABLE t (x int)")
