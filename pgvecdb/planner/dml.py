@@ -282,12 +282,8 @@ def plan_update(tree: exp.Update, ctx: PlanContext) -> UpdatePlan:
         query = query.join(tree.args["from_"].this, join_type="cross")
         for join in tree.args.get("joins") or []:
             query = query.join(join)
-    if tree.args.get("where"):
-        query = query.where(tr.rewrite(tree.args["where"].this))
-    plan = UpdatePlan(table=table, source=tr.finish(query))
-    if tree.args.get("returning"):
-        plan.returning = plan_returning(tree.args["returning"], table, alias, ctx, tr)
-    return plan
+    source, returning = _finish_target(query, tree, table, alias, ctx, tr)
+    return UpdatePlan(table=table, source=source, returning=returning)
 
 
 def plan_delete(tree: exp.Delete, ctx: PlanContext) -> DeletePlan:
@@ -295,12 +291,18 @@ def plan_delete(tree: exp.Delete, ctx: PlanContext) -> DeletePlan:
     query = exp.select(exp.column(ROWID, alias)).from_(tree.this)
     for using in tree.args.get("using") or []:
         query = query.join(using, join_type="cross")
+    source, returning = _finish_target(query, tree, table, alias, ctx, tr)
+    return DeletePlan(table=table, source=source, returning=returning)
+
+
+def _finish_target(query: exp.Select, tree: exp.Expression, table: Table, alias: str, ctx: PlanContext,
+                   tr: Translator) -> tuple[DuckQuery, DuckQuery | None]:
+    """UPDATE/DELETE: the row-id query with the statement's WHERE, and its RETURNING."""
     if tree.args.get("where"):
         query = query.where(tr.rewrite(tree.args["where"].this))
-    plan = DeletePlan(table=table, source=tr.finish(query))
-    if tree.args.get("returning"):
-        plan.returning = plan_returning(tree.args["returning"], table, alias, ctx, tr)
-    return plan
+    source = tr.finish(query)
+    returning = tree.args.get("returning")
+    return source, plan_returning(returning, table, alias, ctx, tr) if returning else None
 
 
 # --------------------------------------------------------------------------- RETURNING
