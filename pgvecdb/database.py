@@ -12,7 +12,9 @@ from pgvecdb.catalog.pg_catalog import SystemContext
 from pgvecdb.exec.duck import open_duckdb
 from pgvecdb.exec.sequences import SequenceFunctions
 from pgvecdb.exec.setting_functions import SettingFunctions
+from pgvecdb.exec.vector_indexes import VectorIndexes
 from pgvecdb.planner.planner import PlanCache
+from pgvecdb.planner.translate import index_key_query
 from pgvecdb.sql.session import Session
 from pgvecdb.storage.api import StorageConfig, open_store
 
@@ -30,6 +32,9 @@ class Database:
         self.sequences.register(self.duck)
         self.sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
         SettingFunctions(self.sessions.__getitem__).register(self.duck)
+        self.vector_indexes = VectorIndexes(
+            self.store, lambda: self.catalog,
+            lambda table, index: index_key_query(self.catalog, table, index), self.duck)
 
     @classmethod
     def open(cls, path: str | os.PathLike | None, config: StorageConfig | None = None) -> "Database":
@@ -55,6 +60,7 @@ class Database:
         )
 
     def close(self) -> None:
+        self.vector_indexes.close()
         self.store.close()
         try:
             self.duck.close()

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 RUNNER = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "run_pgvector_suite.py"
-REQUIRED = ["vector_type", "halfvec", "bit", "sparsevec", "cast", "btree", "copy"]
+REQUIRED = ["vector_type", "halfvec", "bit", "sparsevec", "cast", "btree", "copy",
+            "hnsw_vector", "hnsw_halfvec", "hnsw_bit", "ivfflat_vector", "ivfflat_halfvec", "ivfflat_bit"]
 
 
 @pytest.mark.skipif(not RUNNER.exists(), reason="../shared/conformance is not present")

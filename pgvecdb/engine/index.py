@@ -56,6 +56,16 @@ class VectorIndex(ABC):
         self._skip: Bitset | None = None  # rows left out of the index
 
     @property
+    def skipped(self) -> Bitset | None:
+        """The rows left out at build (NULL keys; zero vectors under cosine)."""
+        return self._skip
+
+    @property
+    def indexed_rows(self) -> int:
+        """The rows a search can return: all but those left out at build."""
+        return self.count - (self._skip.count() if self._skip is not None else 0)
+
+    @property
     def row_width(self) -> int:
         """Columns of the matrices ``build`` and ``search`` take: bytes for bits, else dims."""
         return (self.dim + 7) // 8 if self.metric.binary else self.dim
@@ -86,10 +96,12 @@ class VectorIndex(ABC):
         if k == 0 or not len(queries) or not plan.matching:
             return np.full((len(queries), k), np.inf), np.full((len(queries), k), -1, dtype=np.int64)
         with faiss_threads(threads_for(len(queries))):
+            capped = params is not None and params.max_budget is not None
+            max_budget = min(self._max_budget(), params.max_budget) if capped else self._max_budget()
             distances, ids = search_to_completion(
-                plan, unit_rows(queries)[0] if self._scales_to_unit() else queries, k, self._max_budget(),
+                plan, unit_rows(queries)[0] if self._scales_to_unit() else queries, k, max_budget,
                 partial(self._search_index, excluded=excluded),
-                partial(self._search_exhaustive, excluded=excluded))
+                partial(self._search_exhaustive, excluded=excluded), capped=capped)
         return self._undefined_for_zero_queries(queries, distances, ids), ids
 
     def plan(self, k: int, params: SearchParams | None = None, bitset: Bitset | None = None) -> SearchPlan:

@@ -38,17 +38,24 @@ class IndexParams:
 class SearchParams:
     """Search-time knobs: ``ef_search`` (pgvector's ``hnsw.ef_search``), ``nprobe``
     (``ivfflat.probes``) and ``exact_selectivity``: when a filter keeps less than this
-    fraction of the rows, search them exactly; None lets a cost model decide."""
+    fraction of the rows, search them exactly; None lets a cost model decide.
+
+    ``max_budget`` caps the budget for good (pgvector's ``ivfflat.max_probes``): the search
+    stays an index search, never grows past the cap and may then return fewer rows than
+    asked. Without it every search returns ``min(k, rows not excluded)`` rows."""
 
     ef_search: int = DEFAULT_EF_SEARCH
     nprobe: int = DEFAULT_NPROBE
     exact_selectivity: float | None = None
+    max_budget: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.ef_search, int) or self.ef_search < 1:
             raise InvalidParameterValue(f"ef_search must be a positive integer, not {self.ef_search!r}")
         if not isinstance(self.nprobe, int) or self.nprobe < 1:
             raise InvalidParameterValue(f"nprobe must be a positive integer, not {self.nprobe!r}")
+        if self.max_budget is not None and (not isinstance(self.max_budget, int) or self.max_budget < 1):
+            raise InvalidParameterValue(f"max_budget must be a positive integer, not {self.max_budget!r}")
         if self.exact_selectivity is not None and not 0.0 <= self.exact_selectivity <= 1.0:
             raise InvalidParameterValue(
                 f"exact_selectivity must be between 0 and 1, not {self.exact_selectivity!r}")

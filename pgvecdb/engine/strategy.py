@@ -12,7 +12,8 @@ engine therefore:
    1 / selectivity so that the explored neighbourhood holds enough passing rows (the
    caller's ef_search / nprobe still scales it: a larger one buys recall);
 3. completes: a query still short of ``min(k, matching rows)`` results is searched again
-   with a budget four times larger, and finally exhaustively.
+   with a budget four times larger, and finally exhaustively — unless the caller capped
+   the budget (``SearchParams.max_budget``), which then bounds the work and the answer.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class Costs:
 
 
 def plan_search(costs: Costs, params: SearchParams, matching: int, rows: int) -> SearchPlan:
-    """Exhaustive or index search, by ``params.exact_selectivity`` when set, else by cost."""
+    """Exhaustive or index search, by ``params.exact_selectivity`` when set, else by cost;
+    always an index search within ``params.max_budget`` when that is set."""
+    if params.max_budget is not None:
+        return SearchPlan(False, matching, rows, min(costs.budget, params.max_budget))
     if params.exact_selectivity is not None:
         exhaustive = matching < params.exact_selectivity * rows
     else:
@@ -80,8 +84,10 @@ def widened_budget(budget: int, selectivity: float, factor: float, floor: float 
 
 
 def search_to_completion(plan: SearchPlan, queries: np.ndarray, k: int, max_budget: int,
-                         search_index: SearchFn, search_exhaustive: ExhaustiveFn) -> Results:
-    """Run ``plan``: every query ends with ``min(k, plan.matching)`` results."""
+                         search_index: SearchFn, search_exhaustive: ExhaustiveFn, *,
+                         capped: bool = False) -> Results:
+    """Run ``plan``: every query ends with ``min(k, plan.matching)`` results — or with what
+    ``max_budget`` finds when the caller ``capped`` it."""
     if plan.exhaustive:
         return search_exhaustive(queries, k)
     distances, ids = search_index(queries, k, plan.budget)
@@ -92,6 +98,6 @@ def search_to_completion(plan: SearchPlan, queries: np.ndarray, k: int, max_budg
         budget = min(max_budget, budget * BUDGET_GROWTH)
         distances[short], ids[short] = search_index(queries[short], k, budget)
         short = short[(ids[short] >= 0).sum(axis=1) < wanted]
-    if short.size:
+    if short.size and not capped:
         distances[short], ids[short] = search_exhaustive(queries[short], k)
     return distances, ids

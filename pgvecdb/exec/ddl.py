@@ -30,6 +30,7 @@ from pgvecdb.errors import (
 from pgvecdb.exec.result import Result
 from pgvecdb.exec.rows import codec_of, storage_schema
 from pgvecdb.exec.vector_index_ddl import VECTOR_METHODS, validate_vector_index
+from pgvecdb.exec.vector_indexes import VectorIndexes, is_searchable
 from pgvecdb.planner.datatypes import typeref_from_datatype
 from pgvecdb.sql.utility import ExtensionStatement
 from pgvecdb.storage.api import ROWID, Store, Transaction
@@ -48,6 +49,7 @@ class DDLContext:
     default_value: Callable[[Column], pa.Scalar | None]  # a column's DEFAULT, evaluated (storage type)
     offset: int = 0  # of the statement in the query string, for error positions
     block: Transaction | None = None  # the transaction of an open BEGIN block, if any
+    vector_indexes: VectorIndexes | None = None  # builds and drops the engine's indexes
 
     def save(self) -> None:
         self.catalog.changed()
@@ -275,6 +277,8 @@ def drop_table(tree: exp.Drop, ctx: DDLContext) -> Result:
         for key, seq in list(ctx.catalog.sequences.items()):
             if seq.owned_by and seq.owned_by[0] == table.name and seq.schema == table.schema:
                 del ctx.catalog.sequences[key]
+        if ctx.vector_indexes is not None:
+            ctx.vector_indexes.forget_table(table)
         ctx.store.drop_table(table.oid)
     ctx.save()
     return Result(tag="DROP TABLE")
@@ -292,6 +296,10 @@ def truncate_table(tree: exp.TruncateTable, ctx: DDLContext) -> Result:
             ctx.block.delete(table.oid, ctx.block.scan(table.oid, []).column(ROWID).to_numpy())
         else:
             ctx.store.truncate_table(table.oid)
+        if ctx.vector_indexes is not None:
+            ctx.vector_indexes.forget_table(table)
+        if any(i.method in ("ivfflat", "ivf_flat") for i in table.indexes):
+            ctx.notices.append(little_data_notice())  # PostgreSQL rebuilds the index empty
     return Result(tag="TRUNCATE TABLE")
 
 
@@ -454,7 +462,29 @@ def create_index(tree: exp.Create, ctx: DDLContext) -> Result:
     table.indexes.append(index)
     _sync_unique_keys(table, ctx)
     ctx.save()
+    _build_vector_index(table, index, ctx)
     return Result(tag="CREATE INDEX")
+
+
+def _build_vector_index(table: Table, index: Index, ctx: DDLContext) -> None:
+    """Build the engine's index for every segment; an IVF index built over fewer rows
+    than lists warns as pgvector's does."""
+    if ctx.vector_indexes is None or not is_searchable(table, index):
+        return
+    try:
+        indexed = ctx.vector_indexes.build_table(table, index)
+    except BaseException:
+        table.indexes.remove(index)
+        ctx.save()
+        raise
+    lists = index.options.get("lists")
+    if index.method in ("ivfflat", "ivf_flat") and indexed < int(lists if lists is not None else 100):
+        ctx.notices.append(little_data_notice())
+
+
+def little_data_notice() -> Notice:
+    return Notice("ivfflat index created with little data", detail="This will cause low recall.",
+                  hint="Drop the index until the table has more data.")
 
 
 def _expression_label(expression: exp.Expression) -> str:
@@ -501,6 +531,8 @@ def drop_index(tree: exp.Drop, ctx: DDLContext) -> Result:
                           hint=f"You can drop constraint {constraint.name} on table {table.name} instead.")
         table.indexes.remove(index)
         _sync_unique_keys(table, ctx)
+        if ctx.vector_indexes is not None:
+            ctx.vector_indexes.forget(table.oid, index)
     ctx.save()
     return Result(tag="DROP INDEX")
 

@@ -14,7 +14,11 @@ from pgvecdb.catalog import pg_catalog
 from pgvecdb.catalog.model import Catalog, Table
 from pgvecdb.catalog.pg_catalog import SystemContext
 from pgvecdb.errors import PgError, UniqueViolation
-from pgvecdb.exec import duck
+from pgvecdb.exec import ann_scan, duck
+from pgvecdb.exec.ann_scan import AnnStats
+from pgvecdb.exec.vector_indexes import VectorIndexes
+from pgvecdb.planner.rules.ann_search import SubQuery
+from pgvecdb.types.typeref import UNKNOWN
 from pgvecdb.exec.result import ColumnInfo, Result
 from pgvecdb.exec.rows import to_duck, to_storage
 from pgvecdb.planner.dml import CONFLICT_RELATION, EXCLUDED_RELATION, POSITION, RETURNING_RELATION
@@ -37,6 +41,9 @@ class ExecContext:
     txn: Transaction
     system_context: Callable[[], SystemContext]  # built on demand: only catalog queries need it
     notices: list = field(default_factory=list)
+    setting: Callable[[str], str | None] = lambda name: None
+    vector_indexes: VectorIndexes | None = None
+    ann_stats: dict[str, AnnStats] = field(default_factory=dict)  # per ANN relation, for EXPLAIN ANALYZE
 
 
 # --------------------------------------------------------------------------- relations
@@ -46,7 +53,10 @@ def materialize(query: DuckQuery, ctx: ExecContext, supplied: dict[str, pa.Table
     tables: dict[str, pa.Table] = {}
     system_ctx = None
     for name, ref in query.relations.items():
-        if ref.kind == "table":
+        if ref.kind == "table" and ref.ann is not None and ann_scan.applies(ref.ann, ctx.setting):
+            tables[name] = to_duck(ref.table, ann_scan.ann_rows(ref.ann, bound or [], ctx, ctx.ann_stats.get(name)),
+                                   with_rowid=ref.with_rowid)
+        elif ref.kind == "table":
             rows = _rows_by_key(ref, bound or [], ctx)
             if rows is None:
                 rows = ctx.txn.scan(ref.table.oid)
@@ -76,6 +86,16 @@ def _rows_by_key(ref: RelationRef, bound: list[object], ctx: ExecContext) -> pa.
         return None
     found = [r for r in ctx.txn.lookup(ref.table.oid, key_index, [(value,)]) if r is not None]
     return ctx.txn.fetch(ref.table.oid, np.asarray(found, dtype=np.int64))
+
+
+def run_subquery(query: SubQuery, bound: list[object], ctx: ExecContext,
+                 supplied: dict[str, pa.Table] | None = None) -> pa.Table:
+    """A part of a statement the ANN operator evaluates on its own (its filter, its query
+    vector): ``bound`` are the statement's bind values."""
+    values = [bound[p - 1] if p <= len(bound) else None for p in query.params]
+    duck_query = DuckQuery(sql=query.sql, relations=query.relations, params=[UNKNOWN] * len(values), constants=[])
+    table, _ = duck.run(ctx.cursor, query.sql, values, {**materialize(duck_query, ctx, None, values), **(supplied or {})})
+    return table
 
 
 def bind(query: DuckQuery, params: list[object]) -> list[object]:

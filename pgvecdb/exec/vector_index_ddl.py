@@ -1,8 +1,8 @@
 """CREATE INDEX ... USING hnsw / ivfflat / ivf_sq8 / ivf_pq / flat: what pgvector checks
 before building (operator class, dimensions, options), against the engine's validator.
 
-The index is recorded in the catalog; building it per sealed segment and searching it
-from the planner is the vector engine's next step (issue 4).
+The index is recorded in the catalog; exec/vector_indexes builds it per sealed segment
+and planner/rules/ann_search searches it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def index_type_for(method: str, value_type: str) -> IndexType:
 def validate_vector_index(table: Table, method: str, column: str, expression: str | None,
                           opclass: str | None, options: dict[str, object]) -> None:
     """Raise pgvector's error for an index it would refuse; return quietly otherwise."""
-    value_type, dim = _indexed_type(table, column, expression)
+    value_type, dim = indexed_type(table, column, expression)
+    if not expression and table.column(column).type_name == "varbit":
+        raise PgError(f"type not supported for {method} index", sqlstate="XX000")
     if value_type not in _MAX_DIMENSIONS:
         raise PgError(f'data type {value_type} has no default operator class for access method "{method}"',
                       sqlstate="42704", hint="You must specify an operator class for the index or define a "
@@ -61,7 +63,7 @@ def validate_vector_index(table: Table, method: str, column: str, expression: st
         validate_build(index_type, metric, dim, options)
 
 
-def _indexed_type(table: Table, column: str, expression: str | None) -> tuple[str, int | None]:
+def indexed_type(table: Table, column: str, expression: str | None) -> tuple[str, int | None]:
     """The pgvector type an index key holds and its dimensions (None when not fixed)."""
     if expression:
         match = _TYPMOD_IN_EXPRESSION.search(expression)

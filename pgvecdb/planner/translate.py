@@ -17,11 +17,12 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from pgvecdb.catalog import pg_catalog
-from pgvecdb.catalog.model import Table
+from pgvecdb.catalog.model import Catalog, Index, Table
 from pgvecdb.errors import (
     FeatureNotSupported,
     PgError,
@@ -32,8 +33,9 @@ from pgvecdb.planner.colnames import column_name
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.datatypes import typeref_from_datatype
 from pgvecdb.exec.functions import pgvector as pgvector_sql
-from pgvecdb.planner.rules import functions, pg_compat
-from pgvecdb.sql.dialect import DISTANCE_OPERATORS
+from pgvecdb.exec.vector_keys import KeyQuery
+from pgvecdb.planner.rules import ann_search, functions, pg_compat
+from pgvecdb.sql.dialect import DIALECT, DISTANCE_OPERATORS
 from pgvecdb.types import registry
 from pgvecdb.types.codecs import codec_for
 from pgvecdb.types.typeref import UNKNOWN, BIT_TYPES, VECTOR_TYPES, TypeRef, duck_type
@@ -68,6 +70,8 @@ class RelationRef:
     # A table the query reads only where a unique key equals one value: exec fetches those
     # rows by key instead of scanning. (key index, 'param' or 'value', bind position or value)
     key_lookup: tuple[int, str, object] | None = None
+    # A vector search: exec yields only the rows the ANN operator finds (rules/ann_search).
+    ann: ann_search.AnnScan | None = None
 
 
 @dataclass
@@ -103,6 +107,7 @@ class Translator:
         self.session_dependent = False
         self.per_session = False
         self._param_nodes: dict[int, list[exp.Expression]] = {}
+        self._key_sql_cache: dict[tuple[int, str], str] = {}
 
     # ------------------------------------------------------------------ entry points
     def prepare(self, tree: exp.Expression) -> exp.Expression:
@@ -132,6 +137,7 @@ class Translator:
         self._default_param_types()
         types = self._output_types(tree)
         self._number_constants(tree)
+        ann_search.mark_ann_searches(tree, self.relations, self._index_key_sql, _ann_relation)
         _mark_key_lookup(tree, self.relations)
         sql = tree.sql(dialect="duckdb")
         return DuckQuery(
@@ -189,6 +195,19 @@ class Translator:
         for node in tree.find_all(exp.Parameter):
             if "constant" in node.meta:
                 node.set("this", exp.Literal.number(base + node.meta["constant"]))
+
+    def _index_key_sql(self, table: Table, text: str) -> str:
+        """The DuckDB SQL of an index's expression (or predicate) over ``table``, as the
+        same expression in a query over it translates (column names unqualified)."""
+        key = (table.oid, text)
+        cached = self._key_sql_cache.get(key)
+        if cached is None:
+            select = sqlglot.parse_one(f'SELECT {text} FROM "{table.schema}"."{table.name}"', dialect=DIALECT)
+            translator = Translator(replace(self.ctx, param_oids=[]))
+            tree = translator.rewrite(translator.prepare(select))
+            cached = ann_search.unqualified_sql(tree.expressions[0].unalias(), table.name)
+            self._key_sql_cache[key] = cached
+        return cached
 
     @property
     def param_count(self) -> int:
@@ -565,6 +584,8 @@ class Translator:
                 position=self._position(node),
             )
         call = exp.Anonymous(this=overload.duck_name, expressions=[left, right])
+        if is_distance:
+            call.meta[ann_search.DISTANCE_META] = op
         return self._typed(call, TypeRef(overload.result_type))
 
     def _plain_binary_node(self, node: exp.Binary) -> exp.Expression:
@@ -774,6 +795,20 @@ def _name_function_columns(tree: exp.Expression) -> None:
         if not isinstance(node.parent, (exp.From, exp.Join)) and not isinstance(node, exp.Unnest):
             continue
         alias.set("columns", [exp.to_identifier(alias.name)])
+
+
+def index_key_query(catalog: Catalog, table: Table, index: Index) -> KeyQuery:
+    """The query exec runs over a segment's rows for an index's key and predicate."""
+    key = index.expressions[0] if index.expressions and index.expressions[0] else f'"{index.columns[0]}"'
+    sql = f'SELECT ({key}), ({index.predicate or "TRUE"}) FROM "{table.schema}"."{table.name}"'
+    query = Translator(PlanContext(catalog=catalog, settings=lambda name: None)).query(
+        sqlglot.parse_one(sql, dialect=DIALECT), name_columns=False)
+    return KeyQuery(sql=query.sql, constants=tuple(query.constants), relation=duck_name_of_table(table))
+
+
+def _ann_relation(scan: ann_search.AnnScan, ref: RelationRef) -> RelationRef:
+    return RelationRef(kind="table", table=ref.table, schema=ref.schema, name=ref.name,
+                       with_rowid=ref.with_rowid, ann=scan)
 
 
 def _mark_key_lookup(tree: exp.Expression, relations: dict[str, RelationRef]) -> None:

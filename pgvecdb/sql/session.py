@@ -309,7 +309,8 @@ class Session:
 
     def exec_context(self) -> ExecContext:
         return ExecContext(store=self.db.store, catalog=self.db.catalog, cursor=self.cursor, txn=self.txn,
-                           system_context=self._system_context, notices=self._notices)
+                           system_context=self._system_context, notices=self._notices,
+                           setting=self.settings.get_or_none, vector_indexes=self.db.vector_indexes)
 
     def _default_value(self, column: Column) -> pa.Scalar | None:
         """A column's DEFAULT evaluated once, in its storage type (ALTER TABLE ADD COLUMN, COPY)."""
@@ -328,7 +329,8 @@ class Session:
         if isinstance(plan, DDLPlan):
             with self.db.ddl_lock:
                 ctx = ddl.DDLContext(self.db.catalog, self.db.store, self._notices, self._default_value,
-                                     statement.offset, block=self.txn if self.in_block else None)
+                                     statement.offset, block=self.txn if self.in_block else None,
+                                     vector_indexes=self.db.vector_indexes)
                 return ddl.run_ddl(plan.tree, ctx)
         if isinstance(plan, ExplainPlan):
             return explain(plan, params, self.exec_context())

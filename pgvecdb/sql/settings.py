@@ -86,11 +86,13 @@ SETTINGS: dict[str, Setting] = {
         Setting("default_with_oids", "off", "Obsolete.", kind="bool"),
         Setting("hnsw.ef_search", "40", "Sets the size of the dynamic candidate list for search", kind="integer", minimum=1, maximum=1000),
         Setting("hnsw.iterative_scan", "off", "Sets the mode for iterative scans", kind="enum", choices=("off", "relaxed_order", "strict_order")),
-        Setting("hnsw.max_scan_tuples", "20000", "Sets the max number of tuples to visit for iterative scans", kind="integer", minimum=1),
-        Setting("hnsw.scan_mem_multiplier", "1", "Sets the multiple of work_mem to use for iterative scans", kind="real", minimum=1, maximum=1000),
+        Setting("hnsw.max_scan_tuples", "20000", "Sets the max number of tuples to visit for iterative scans", kind="integer", minimum=1, maximum=2147483647),
+        Setting("hnsw.scan_mem_multiplier", "1", "Sets the multiple of work_mem to use for iterative scans", kind="integer", minimum=1, maximum=1000),
         Setting("ivfflat.probes", "1", "Sets the number of probes", kind="integer", minimum=1, maximum=32768),
         Setting("ivfflat.iterative_scan", "off", "Sets the mode for iterative scans", kind="enum", choices=("off", "relaxed_order")),
         Setting("ivfflat.max_probes", "32768", "Sets the max number of probes for iterative scans", kind="integer", minimum=1, maximum=32768),
+        Setting("pgvecdb.exact_selectivity", "-1", "Searches the rows a filter keeps exactly when they are fewer than "
+                "this fraction of a segment's rows (negative: a cost model decides)", kind="real", minimum=-1, maximum=1),
     ]
 }
 
@@ -172,7 +174,7 @@ def _number(setting: Setting, value: str) -> str:
         number = int(round(number))
     low, high = setting.minimum, setting.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        shown = int(number) if setting.kind == "integer" else number
+        shown = int(number) if setting.kind == "integer" else f"{number:g}"
         raise InvalidParameterValue(
             f'{shown} is outside the valid range for parameter "{setting.name}" '
             f"({_fmt(low)} .. {_fmt(high)})"

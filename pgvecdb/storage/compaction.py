@@ -131,6 +131,7 @@ class Compaction:
             for group, _ in applied:
                 for seg in group:
                     store.directory.remove_segment(table_id, seg.segment.id)
+        store.segments_changed([table_id])
 
 
 def _still_free(current: TableState, group: list[SegmentState], locked: set[int]) -> bool:

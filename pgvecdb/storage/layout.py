@@ -108,6 +108,15 @@ class DataDirectory:
             if name.startswith(prefix):
                 remove_if_exists(os.path.join(directory, name))
 
+    def has_table(self, table_id: int) -> bool:
+        return os.path.isdir(self.table_path(table_id))
+
+    def remove_segment_files(self, table_id: int, suffix: str) -> None:
+        directory = self.table_path(table_id)
+        for name in _listdir(directory):
+            if name.startswith("seg-") and name.endswith(f".{suffix}"):
+                remove_if_exists(os.path.join(directory, name))
+
     def remove_table(self, table_id: int) -> None:
         shutil.rmtree(self.table_path(table_id), ignore_errors=True)
 

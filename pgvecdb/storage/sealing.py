@@ -34,6 +34,15 @@ def seal_frozen(store: "SegmentStore") -> None:
             store.wal.sync()
         entries = {t: _seal_table(store, t, state) for t, state in frozen.items()}
         store.persist(lambda doc: _record_seals(doc, entries))
+    store.segments_changed(list(entries))
+
+
+def seal_table(store: "SegmentStore", table_id: int) -> None:
+    """Seal the growing segment of one table now (before an index is built over its rows)."""
+    with store.maintenance_lock:
+        with store.commit_lock:
+            store.set_table(table_id, store.table(table_id).frozen())
+        seal_frozen(store)
 
 
 def checkpoint(store: "SegmentStore", *, exact_sequences: bool = False) -> None:
@@ -59,6 +68,7 @@ def checkpoint(store: "SegmentStore", *, exact_sequences: bool = False) -> None:
         store.persist(change)
         if generation is not None:
             store.wal.remove_before(generation)
+    store.segments_changed(list(sealed))
 
 
 def _seal_table(store: "SegmentStore", table_id: int, state: TableState) -> list[dict]:

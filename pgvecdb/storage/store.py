@@ -18,6 +18,7 @@ In memory (no path) the same code runs without WAL, manifest or files.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from pgvecdb.errors import DuplicateTable, ObjectNotInPrerequisiteState, Undefin
 from pgvecdb.storage import compaction, sealing
 from pgvecdb.storage.api import StorageConfig, UniqueConflict
 from pgvecdb.storage.keys import UniqueIndex, first_duplicate
+from pgvecdb.storage.files import replace_atomically
 from pgvecdb.storage.layout import DataDirectory
 from pgvecdb.storage.logrecords import SEQUENCE, TRANSACTION, delete_part, insert_part, sequence_part
 from pgvecdb.storage.maintenance import Maintenance
@@ -39,6 +41,8 @@ from pgvecdb.storage.schema import TableMeta
 from pgvecdb.storage.table import SealLimits, TableState
 from pgvecdb.storage.transaction import SegmentTransaction, TableCommit
 from pgvecdb.storage.wal import Part, WalWriter
+
+log = logging.getLogger(__name__)
 
 # A sequence logs its value this many increments ahead, as PostgreSQL does (SEQ_LOG_VALS).
 SEQUENCE_LOG_AHEAD = 32
@@ -63,6 +67,7 @@ class SegmentStore:
         self._next_segment_id = 1
         self._maintenance: Maintenance | None = None
         self._closed = False
+        self._segment_listeners: list[Callable[[list[int]], None]] = []
 
     @classmethod
     def open(cls, path: str | None, config: StorageConfig) -> "SegmentStore":
@@ -253,6 +258,18 @@ class SegmentStore:
             return None
         return self.directory.segment_file(table_id, segment_id, suffix)
 
+    def save_segment_file(self, table_id: int, segment_id: int, suffix: str, data: bytes) -> None:
+        """Keep ``data`` beside a sealed segment (an index of it); it goes with the segment.
+        Nothing is kept in memory."""
+        path = self.segment_path(table_id, segment_id, suffix)
+        if path is not None and self.directory.has_table(table_id):
+            replace_atomically(path, data)
+
+    def remove_segment_files(self, table_id: int, suffix: str) -> None:
+        """Remove the files with ``suffix`` of every segment of a table (a dropped index's)."""
+        if self.directory is not None:
+            self.directory.remove_segment_files(table_id, suffix)
+
     def load_catalog(self) -> dict | None:
         return self.manifest["catalog"]
 
@@ -393,6 +410,23 @@ class SegmentStore:
 
     def seal_frozen(self) -> None:
         sealing.seal_frozen(self)
+
+    def seal_table(self, table_id: int) -> None:
+        sealing.seal_table(self, table_id)
+
+    def add_segment_listener(self, listener: Callable[[list[int]], None]) -> None:
+        """Call ``listener(table_ids)`` whenever tables gain sealed segments or lose some
+        to compaction (from the thread that did it; it must return quickly)."""
+        self._segment_listeners.append(listener)
+
+    def segments_changed(self, table_ids: list[int]) -> None:
+        if not table_ids:
+            return
+        for listener in self._segment_listeners:
+            try:
+                listener(table_ids)
+            except Exception:
+                log.exception("a segment listener failed")
 
     def vacuum(self, table_id: int | None = None, *, full: bool = False) -> None:
         if full:

@@ -1,0 +1,275 @@
+"""The ANN operator: the rows of a vector search, per segment, with the WHERE as a bitset.
+
+For one ``AnnScan`` (planner/rules/ann_search) and one execution:
+
+1. the WHERE is evaluated over the table's rows (by DuckDB, reading only the columns it
+   names) into the rows each segment keeps; with the delete bitmap it forms the bitset
+   of excluded rows every segment's search takes;
+2. each sealed segment with an index is searched through it (the engine guarantees
+   ``min(k, rows kept)`` results whatever the filter's selectivity, switching to an exact
+   search when few rows pass); growing segments and sealed ones whose index is still
+   being built are searched exactly;
+3. the segments' answers merge into the ``k`` nearest (or all rows within the radius),
+   returned as storage rows for DuckDB to finish the SELECT over.
+
+What happened is kept in ``AnnStats`` for EXPLAIN.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pyarrow as pa
+
+from pgvecdb.engine import Bitset, SearchParams, exact_range_search, exact_search
+from pgvecdb.exec.rows import storage_schema, to_duck
+from pgvecdb.exec.vector_keys import KeySpec, key_matrix
+from pgvecdb.planner.rules.ann_search import FILTER_POSITION, FILTER_RELATION, AnnScan, Operand, SubQuery
+from pgvecdb.storage.api import ROWID, SegmentSnapshot
+from pgvecdb.errors import DataException
+
+DEFAULT_MAX_PROBES = 32768
+
+
+@dataclass
+class AnnStats:
+    """What one execution of the operator did (EXPLAIN ANALYZE)."""
+
+    rows: int = 0  # rows of the table's segments, deleted ones included
+    kept: int = 0  # rows the filter and the deletes leave
+    by_index: int = 0  # segments searched through their index
+    exact: int = 0  # segments searched exactly
+    strategies: list[str] = field(default_factory=list)
+    filter_ms: float = 0.0
+    search_ms: float = 0.0
+    returned: int = 0
+
+    @property
+    def selectivity(self) -> float:
+        return self.kept / self.rows if self.rows else 0.0
+
+
+@dataclass
+class _Hits:
+    distances: np.ndarray
+    segments: np.ndarray  # index into the snapshots
+    positions: np.ndarray
+
+
+def search_params(setting) -> SearchParams:
+    """pgvector's settings (and pgvecdb's own) as the engine's search parameters."""
+    exact = float(setting("pgvecdb.exact_selectivity") or -1)
+    cap = None
+    if (setting("ivfflat.iterative_scan") or "off") != "off":
+        max_probes = int(setting("ivfflat.max_probes") or DEFAULT_MAX_PROBES)
+        cap = max(max_probes, int(setting("ivfflat.probes") or 1)) if max_probes < DEFAULT_MAX_PROBES else None
+    return SearchParams(ef_search=int(setting("hnsw.ef_search") or 40), nprobe=int(setting("ivfflat.probes") or 1),
+                        exact_selectivity=exact if exact >= 0 else None, max_budget=cap)
+
+
+def applies(scan: AnnScan, setting) -> bool:
+    """Whether the index serves this execution: with a LIMIT or a radius always, for a
+    bare ORDER BY only when sequential scans are off (as PostgreSQL's planner would)."""
+    return scan.limit is not None or scan.radius is not None or (setting("enable_seqscan") or "on") == "off"
+
+
+def ann_rows(scan: AnnScan, bound: list[object], ctx, stats: AnnStats | None = None) -> pa.Table:
+    """The rows of ``scan``'s table that the search finds, nearest first (storage columns
+    and ROWID)."""
+    stats = stats if stats is not None else AnnStats()
+    snapshots = ctx.txn.scan_segments(scan.table.oid)
+    stats.rows = sum(s.data.num_rows for s in snapshots)
+    started = time.perf_counter()
+    excluded = _excluded(scan, snapshots, bound, ctx)
+    stats.kept = sum(e.size - e.count() for e in excluded)
+    stats.filter_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    hits = _search(scan, snapshots, excluded, bound, ctx, stats)
+    stats.search_ms = (time.perf_counter() - started) * 1000
+    rows = _gather(scan, snapshots, hits)
+    stats.returned = rows.num_rows
+    return rows
+
+
+# ------------------------------------------------------------------ the filter
+def _excluded(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[object], ctx) -> list[Bitset]:
+    """Per segment, the rows no search may return: deleted, or not kept by the WHERE."""
+    excluded = [s.deleted for s in snapshots]
+    if scan.filter is None or not snapshots:
+        return excluded
+    kept = _filter_positions(scan, snapshots, bound, ctx)
+    result, start = [], 0
+    for snapshot, deleted in zip(snapshots, excluded):
+        end = start + snapshot.data.num_rows
+        mine = kept[(kept >= start) & (kept < end)] - start
+        dropped = np.ones(snapshot.data.num_rows, dtype=bool)
+        dropped[mine] = False
+        result.append(deleted.union(Bitset.from_mask(dropped)))
+        start = end
+    return result
+
+
+def _filter_positions(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[object], ctx) -> np.ndarray:
+    """Positions (over the segments in order) of the rows the WHERE keeps, by DuckDB."""
+    from pgvecdb.exec.executor import run_subquery
+
+    columns = [c for c in scan.table.columns if c.name in scan.filter_columns] or scan.table.columns[:1]
+    narrow = replace(scan.table, columns=columns)
+    pieces = [s.data.select([c.name for c in columns]) for s in snapshots]
+    rows = to_duck(narrow, pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0])
+    rows = rows.append_column(FILTER_POSITION, pa.array(np.arange(rows.num_rows, dtype=np.int64)))
+    result = run_subquery(scan.filter, bound, ctx, {FILTER_RELATION: rows})
+    return result.column(0).to_numpy()
+
+
+# ------------------------------------------------------------------ the search
+def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bitset], bound: list[object],
+            ctx, stats: AnnStats) -> _Hits:
+    spec = ctx.vector_indexes.spec(scan.table, scan.index)
+    query = _query_vector(scan, spec, bound, ctx)
+    limit, offset = _integer(scan.limit, bound, ctx), _integer(scan.offset, bound, ctx) or 0
+    k = None if limit is None else limit + offset
+    radius = _operand(scan.radius, bound, ctx) if scan.radius is not None else None
+    if scan.radius is not None and radius is None:
+        return _Hits(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    params = search_params(ctx.setting)
+    parts = []
+    for number, (snapshot, bitset) in enumerate(zip(snapshots, excluded)):
+        distances, positions = _search_segment(scan, spec, snapshot, bitset, query, k, radius, params, ctx, stats)
+        parts.append(_Hits(distances, np.full(len(positions), number, dtype=np.int64), positions))
+    return _nearest(parts, k)
+
+
+def _search_segment(scan: AnnScan, spec: KeySpec, snapshot: SegmentSnapshot, bitset: Bitset, query, k, radius,
+                    params: SearchParams, ctx, stats: AnnStats) -> tuple[np.ndarray, np.ndarray]:
+    if not snapshot.data.num_rows:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    index = ctx.vector_indexes.lookup(scan.table, scan.index, snapshot)
+    if index is not None:
+        stats.by_index += 1
+        wanted = k if k is not None else index.indexed_rows
+        if query is None:
+            return _any_rows(bitset, index.skipped, wanted)
+        stats.strategies.append(index.plan(wanted, params, bitset).describe())
+        if radius is not None:
+            distances, ids = index.range_search(query, radius, params, bitset)[0]
+        else:
+            distances, ids = index.search(query, wanted, params, bitset)
+            distances, ids = distances[0], ids[0]
+        found = ids >= 0
+        return distances[found], ids[found]
+    stats.exact += 1
+    cursor = ctx.vector_indexes.cursor()
+    try:
+        matrix, usable = key_matrix(spec, scan.table, snapshot.data, cursor)
+    finally:
+        cursor.close()
+    bitset = bitset.union(Bitset.from_mask(~usable))
+    wanted = k if k is not None else int(bitset.size - bitset.count())
+    if query is None:
+        return _any_rows(bitset, None, wanted)
+    stats.strategies.append(f"exact search over {bitset.size - bitset.count()} of {bitset.size} rows")
+    if spec.binary is False:
+        matrix = matrix.astype(np.float32, copy=False)
+    if radius is not None:
+        distances, ids = exact_range_search(matrix, query, radius, spec.metric, bitset)[0]
+    else:
+        distances, ids = exact_search(matrix, query, wanted, spec.metric, bitset)
+        distances, ids = distances[0], ids[0]
+    found = ids >= 0
+    return distances[found], ids[found]
+
+
+def _any_rows(bitset: Bitset, skipped: Bitset | None, wanted: int) -> tuple[np.ndarray, np.ndarray]:
+    """``wanted`` rows in no particular order: a NULL query vector has no distances, and
+    pgvector's index scan then returns the rows it holds as they come."""
+    if skipped is not None:
+        bitset = bitset.union(skipped)
+    positions = bitset.invert().positions()[:wanted]
+    return np.full(len(positions), np.nan), positions
+
+
+def _nearest(parts: list[_Hits], k: int | None) -> _Hits:
+    distances = np.concatenate([p.distances for p in parts]) if parts else np.empty(0)
+    segments = np.concatenate([p.segments for p in parts]) if parts else np.empty(0, dtype=np.int64)
+    positions = np.concatenate([p.positions for p in parts]) if parts else np.empty(0, dtype=np.int64)
+    order = np.argsort(np.where(np.isnan(distances), np.inf, distances), kind="stable")
+    if k is not None:
+        order = order[:k]
+    return _Hits(distances[order], segments[order], positions[order])
+
+
+def estimate(scan: AnnScan, bound: list[object], ctx) -> AnnStats:
+    """What a search would do, without searching (EXPLAIN): the filter is evaluated for
+    its selectivity and each segment's search planned."""
+    stats = AnnStats()
+    snapshots = ctx.txn.scan_segments(scan.table.oid)
+    stats.rows = sum(s.data.num_rows for s in snapshots)
+    excluded = _excluded(scan, snapshots, bound, ctx)
+    stats.kept = sum(e.size - e.count() for e in excluded)
+    limit, offset = _integer(scan.limit, bound, ctx), _integer(scan.offset, bound, ctx) or 0
+    params = search_params(ctx.setting)
+    for snapshot, bitset in zip(snapshots, excluded):
+        index = ctx.vector_indexes.lookup(scan.table, scan.index, snapshot) if snapshot.data.num_rows else None
+        if index is not None:
+            stats.by_index += 1
+            k = limit + offset if limit is not None else index.indexed_rows
+            stats.strategies.append(index.plan(k, params, bitset).describe())
+        elif snapshot.data.num_rows:
+            stats.exact += 1
+            stats.strategies.append(f"exact search over {bitset.size - bitset.count()} of {bitset.size} rows")
+    return stats
+
+
+def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: _Hits) -> pa.Table:
+    """The rows ``hits`` name, in their order."""
+    if not len(hits.positions):
+        empty = storage_schema(scan.table).empty_table()
+        return empty.append_column(ROWID, pa.array([], pa.int64()))
+    pieces = []
+    for number in np.unique(hits.segments):
+        mine = hits.segments == number
+        pieces.append((np.flatnonzero(mine), snapshots[number].data.take(pa.array(hits.positions[mine]))))
+    rows = pa.concat_tables([p[1] for p in pieces]) if len(pieces) > 1 else pieces[0][1]
+    order = np.argsort(np.concatenate([p[0] for p in pieces]))
+    return rows.take(pa.array(order)) if len(pieces) > 1 else rows
+
+
+# ------------------------------------------------------------------ operands
+def _operand(operand: Operand | None, bound: list[object], ctx) -> object:
+    if operand is None:
+        return None
+    if operand.position is not None:
+        return bound[operand.position - 1] if operand.position <= len(bound) else None
+    if operand.query is not None:
+        from pgvecdb.exec.executor import run_subquery
+
+        result = run_subquery(operand.query, bound, ctx)
+        return result.column(0)[0].as_py() if result.num_rows else None
+    return operand.value
+
+
+def _integer(operand: Operand | None, bound: list[object], ctx) -> int | None:
+    value = _operand(operand, bound, ctx)
+    return None if value is None else max(0, int(value))
+
+
+def _query_vector(scan: AnnScan, spec: KeySpec, bound: list[object], ctx) -> np.ndarray | None:
+    """The query as the engine takes it (a float row or packed bits); None for NULL."""
+    value = _operand(scan.query, bound, ctx)
+    if not isinstance(value, dict):
+        return None
+    (_, inner), = value.items()
+    if inner is None:
+        return None
+    if spec.binary:
+        bits = np.frombuffer(inner.encode("ascii"), dtype=np.uint8) - ord("0")
+        if len(bits) != spec.dim:
+            raise DataException(f"different bit lengths {spec.dim} and {len(bits)}")
+        return np.packbits(bits)[None, :]
+    query = np.asarray(inner, dtype=np.float32)
+    if len(query) != spec.dim:
+        raise DataException(f"different {spec.value_type} dimensions {spec.dim} and {len(query)}")
+    return query[None, :]
