@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pgvecdb.engine import Bitset, SearchParams, exact_range_search, exact_search
 from pgvecdb.exec.rows import storage_schema, to_duck
@@ -75,22 +76,31 @@ def applies(scan: AnnScan, setting) -> bool:
     return scan.limit is not None or scan.radius is not None or (setting("enable_seqscan") or "on") == "off"
 
 
-def ann_rows(scan: AnnScan, bound: list[object], ctx, stats: AnnStats | None = None) -> pa.Table:
-    """The rows of ``scan``'s table that the search finds, nearest first (storage columns
-    and ROWID)."""
-    stats = stats if stats is not None else AnnStats()
-    snapshots = ctx.txn.scan_segments(scan.table.oid)
-    stats.rows = sum(s.data.num_rows for s in snapshots)
+def ann_rows(scan: AnnScan, bound: list[object], ctx, stats: AnnStats | None = None,
+             columns: list[str] | None = None) -> pa.Table:
+    """The rows of ``scan``'s table that the search finds, nearest first: storage columns
+    (all, or ``columns`` and those the search itself reads) and ROWID. ``stats``, when
+    given, records what the search did."""
+    snapshots = ctx.txn.scan_segments(scan.table.oid, _columns_read(scan, columns))
     started = time.perf_counter()
     excluded = _excluded(scan, snapshots, bound, ctx)
-    stats.kept = sum(e.size - e.count() for e in excluded)
-    stats.filter_ms = (time.perf_counter() - started) * 1000
-    started = time.perf_counter()
-    hits = _search(scan, snapshots, excluded, bound, ctx, stats)
-    stats.search_ms = (time.perf_counter() - started) * 1000
+    filtered = time.perf_counter()
+    hits = _search(scan, snapshots, excluded, bound, ctx, stats if stats is not None else AnnStats())
     rows = _gather(scan, snapshots, hits)
-    stats.returned = rows.num_rows
+    if stats is not None:
+        stats.rows = sum(s.data.num_rows for s in snapshots)
+        stats.kept = sum(e.size - e.count() for e in excluded)
+        stats.filter_ms = (filtered - started) * 1000
+        stats.search_ms = (time.perf_counter() - filtered) * 1000
+        stats.returned = rows.num_rows
     return rows
+
+
+def _columns_read(scan: AnnScan, columns: list[str] | None) -> list[str] | None:
+    if columns is None or (scan.index.expressions and scan.index.expressions[0]) or scan.index.predicate:
+        return None
+    wanted = {*columns, scan.index.columns[0], *scan.filter_columns}
+    return [c.name for c in scan.table.columns if c.name in wanted]
 
 
 # ------------------------------------------------------------------ the filter
@@ -99,6 +109,8 @@ def _excluded(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[objec
     excluded = [s.deleted for s in snapshots]
     if scan.filter is None or not snapshots:
         return excluded
+    if scan.predicate is not None:
+        return [deleted.union(_fails(scan.predicate, s.data, bound, ctx)) for s, deleted in zip(snapshots, excluded)]
     kept = _filter_positions(scan, snapshots, bound, ctx)
     result, start = [], 0
     for snapshot, deleted in zip(snapshots, excluded):
@@ -109,6 +121,56 @@ def _excluded(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[objec
         result.append(deleted.union(Bitset.from_mask(dropped)))
         start = end
     return result
+
+
+def _fails(predicate: tuple, rows: pa.Table, bound: list[object], ctx) -> Bitset:
+    """The rows where ``predicate`` is not true (false or NULL), as a bitset — straight
+    from Arrow's boolean bits, which have the bitset's layout."""
+    truth = _truth(predicate, rows, bound, ctx)
+    if isinstance(truth, pa.ChunkedArray):
+        truth = truth.combine_chunks()
+    failing = pc.invert(truth.fill_null(False))
+    if failing.offset:
+        failing = pa.concat_arrays([failing])
+    size = len(failing)
+    packed = np.frombuffer(failing.buffers()[1], dtype=np.uint8, count=(size + 7) // 8).copy()
+    if size % 8:
+        packed[-1] &= (1 << (size % 8)) - 1
+    return Bitset(size, packed)
+
+
+def _truth(predicate: tuple, rows: pa.Table, bound: list[object], ctx):
+    """A predicate of planner/rules/ann_search over ``rows``, with SQL's three values."""
+    kind = predicate[0]
+    if kind in ("and", "or"):
+        combine = pc.and_kleene if kind == "and" else pc.or_kleene
+        parts = [_truth(p, rows, bound, ctx) for p in predicate[1]]
+        result = parts[0]
+        for part in parts[1:]:
+            result = combine(result, part)
+        return result
+    if kind == "not":
+        return pc.invert(_truth(predicate[1], rows, bound, ctx))
+    if kind == "null":
+        return pc.is_null(rows.column(predicate[1]))
+    column = rows.column(predicate[2] if kind == "compare" else predicate[1])
+    if kind == "in":
+        values = [v for v in (operand_value(o, bound, ctx) for o in predicate[2]) if v is not None]
+        found = pc.is_in(column, value_set=pa.array(values, type=column.type)) if values else \
+            pc.equal(column, pa.scalar(None, type=column.type))
+        return pc.if_else(pc.is_null(column), pa.scalar(None, pa.bool_()), found)
+    value = operand_value(predicate[3], bound, ctx)
+    return getattr(pc, predicate[1])(column, pa.scalar(value, type=_comparable(column.type, value)))
+
+
+def _comparable(column_type: pa.DataType, value: object) -> pa.DataType:
+    """The type to compare a column with ``value`` in: an integer column with a fraction
+    compares as float8, as in PostgreSQL."""
+    if pa.types.is_integer(column_type) and isinstance(value, float):
+        return pa.float64()
+    if pa.types.is_integer(column_type) and isinstance(value, int) and not -2**31 <= value < 2**31:
+        return pa.int64()
+    return column_type
 
 
 def _filter_positions(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[object], ctx) -> np.ndarray:
@@ -131,7 +193,7 @@ def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bits
     query = _query_vector(scan, spec, bound, ctx)
     limit, offset = _integer(scan.limit, bound, ctx), _integer(scan.offset, bound, ctx) or 0
     k = None if limit is None else limit + offset
-    radius = _operand(scan.radius, bound, ctx) if scan.radius is not None else None
+    radius = operand_value(scan.radius, bound, ctx) if scan.radius is not None else None
     if scan.radius is not None and radius is None:
         return _Hits(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     params = search_params(ctx.setting)
@@ -238,7 +300,7 @@ def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: _Hits) -> pa.
 
 
 # ------------------------------------------------------------------ operands
-def _operand(operand: Operand | None, bound: list[object], ctx) -> object:
+def operand_value(operand: Operand | None, bound: list[object], ctx) -> object:
     if operand is None:
         return None
     if operand.position is not None:
@@ -251,14 +313,18 @@ def _operand(operand: Operand | None, bound: list[object], ctx) -> object:
     return operand.value
 
 
+def offset_of(scan: AnnScan, bound: list[object], ctx) -> int:
+    return _integer(scan.offset, bound, ctx) or 0
+
+
 def _integer(operand: Operand | None, bound: list[object], ctx) -> int | None:
-    value = _operand(operand, bound, ctx)
+    value = operand_value(operand, bound, ctx)
     return None if value is None else max(0, int(value))
 
 
 def _query_vector(scan: AnnScan, spec: KeySpec, bound: list[object], ctx) -> np.ndarray | None:
     """The query as the engine takes it (a float row or packed bits); None for NULL."""
-    value = _operand(scan.query, bound, ctx)
+    value = operand_value(scan.query, bound, ctx)
     if not isinstance(value, dict):
         return None
     (_, inner), = value.items()

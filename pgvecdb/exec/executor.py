@@ -15,6 +15,7 @@ from pgvecdb.catalog.model import Catalog, Table
 from pgvecdb.catalog.pg_catalog import SystemContext
 from pgvecdb.errors import PgError, UniqueViolation
 from pgvecdb.exec import ann_scan, duck
+from pgvecdb.exec.ann_direct import run_direct
 from pgvecdb.exec.ann_scan import AnnStats
 from pgvecdb.exec.vector_indexes import VectorIndexes
 from pgvecdb.planner.rules.ann_search import SubQuery
@@ -22,7 +23,7 @@ from pgvecdb.types.typeref import UNKNOWN
 from pgvecdb.exec.result import ColumnInfo, Result
 from pgvecdb.exec.rows import to_duck, to_storage
 from pgvecdb.planner.dml import CONFLICT_RELATION, EXCLUDED_RELATION, POSITION, RETURNING_RELATION
-from pgvecdb.planner.plans import DeletePlan, InsertPlan, QueryPlan, UpdatePlan
+from pgvecdb.planner.plans import DeletePlan, ExplainPlan, InsertPlan, QueryPlan, UpdatePlan
 from pgvecdb.planner.translate import DuckQuery, RelationRef
 from pgvecdb.storage.api import ROWID, Store, Transaction, UniqueConflict
 from pgvecdb.types.codecs import pg_type_for_duck
@@ -129,6 +130,9 @@ def describe_columns(query: DuckQuery, types: list[str], names: list[str]) -> li
 
 # --------------------------------------------------------------------------- SELECT
 def run_query(plan: QueryPlan, params: list[object], ctx: ExecContext) -> Result:
+    direct = plan.query.direct
+    if direct is not None and ann_scan.applies(direct.scan, ctx.setting):
+        return run_direct(direct, plan.query, bind(plan.query, params), ctx, describe_columns)
     table, types = run_duck(plan.query, params, ctx)
     columns = describe_columns(plan.query, types, table.schema.names)
     return Result(tag=f"SELECT {table.num_rows}", columns=columns, table=table)
@@ -288,6 +292,8 @@ def run(plan, params: list[object], ctx: ExecContext) -> Result:
 
 def describe(plan, ctx: ExecContext) -> list[ColumnInfo] | None:
     """The result columns of ``plan`` without running it (for Describe)."""
+    if isinstance(plan, ExplainPlan):
+        return [ColumnInfo("QUERY PLAN", 25)]
     if isinstance(plan, QueryPlan):
         query = plan.query
     else:

@@ -86,6 +86,7 @@ class DuckQuery:
     column_types: list[TypeRef | None] | None = None  # inferred PostgreSQL types of the result columns
     session_dependent: bool = False  # reads pg_catalog or session state at run time
     per_session: bool = False  # embeds the session's id: never shared between sessions
+    direct: ann_search.DirectSearch | None = None  # an ANN SELECT exec answers without DuckDB
 
 
 class Translator:
@@ -138,6 +139,7 @@ class Translator:
         types = self._output_types(tree)
         self._number_constants(tree)
         ann_search.mark_ann_searches(tree, self.relations, self._index_key_sql, _ann_relation)
+        direct = ann_search.direct_search(tree, self.relations)
         _mark_key_lookup(tree, self.relations)
         sql = tree.sql(dialect="duckdb")
         return DuckQuery(
@@ -149,6 +151,7 @@ class Translator:
             column_types=types,
             session_dependent=self.session_dependent,
             per_session=self.per_session,
+            direct=direct,
         )
 
     def _output_types(self, tree: exp.Expression) -> list[TypeRef | None] | None:

@@ -46,7 +46,7 @@ from pgvecdb.exec.result import EMPTY_QUERY_TAG, ColumnInfo, CopyIn, Outcome, Re
 from pgvecdb.exec.rows import codec_of
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.dml import default_query
-from pgvecdb.planner.plans import DDLPlan, ExplainPlan, Planned, UtilityPlan
+from pgvecdb.planner.plans import DDLPlan, ExplainPlan, Planned, QueryPlan, UtilityPlan
 from pgvecdb.sql import parser
 from pgvecdb.sql.parser import Statement
 from pgvecdb.sql.settings import Settings, canonical_name
@@ -75,6 +75,11 @@ class PreparedStatement:
     columns: list[ColumnInfo] | None  # None: the statement returns no rows (NoData)
     statement: Statement | None = field(default=None, repr=False)
     planned: Planned | None = field(default=None, repr=False)
+
+    def answers_directly(self) -> bool:
+        """Whether executing it is a search the ANN operator answers without DuckDB."""
+        plan = self.planned.plan if self.planned is not None else None
+        return isinstance(plan, QueryPlan) and plan.query.direct is not None
 
 
 class Session:

@@ -96,6 +96,22 @@ class ConnectionHandler:
             self._handle_item(item)
         self._out.flush()
 
+    def runs_quickly(self, items: list[Item]) -> bool:
+        """Whether ``items`` only bind and run prepared statements the ANN operator answers
+        by itself (a sub-millisecond search, cheaper to run inline than to hand to a thread)."""
+        if self.session is None or self._copy is not None or self._skipping_to_sync:
+            return False
+        binds = 0
+        for item in items:
+            if not isinstance(item, RawMessage) or item.kind not in _QUICK_KINDS:
+                return False
+            if item.kind == b"B":
+                binds += 1
+                statement = self._registry.statements.get(frontend.decode_message(item).statement)
+                if statement is None or not statement.answers_directly():
+                    return False
+        return binds > 0
+
     def cancel(self) -> None:
         """Cancel the running statement; safe to call from another thread."""
         session = self.session
@@ -385,6 +401,9 @@ class ConnectionHandler:
         frontend.CopyDone: _stray_copy_message,
         frontend.CopyFail: _stray_copy_message,
     }
+
+
+_QUICK_KINDS = frozenset((b"B", b"D", b"E", b"S", b"H"))
 
 
 def _returns_rows(outcome: Outcome) -> bool:

@@ -193,7 +193,8 @@ class ClientProtocol(asyncio.Protocol):
             return
         batch, self._inbox, self._inbox_bytes = self._inbox, [], 0
         self._busy = True
-        future = self._server.runner.run(self._loop, self._handler.handle, batch)
+        future = self._server.runner.run(self._loop, self._handler.handle, batch,
+                                         inline=self._handler.runs_quickly(batch))
         future.add_done_callback(self._batch_done)
 
     def _batch_done(self, future: "asyncio.Future[None]") -> None:

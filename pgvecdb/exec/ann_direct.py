@@ -1,0 +1,69 @@
+"""Answering a plain ANN SELECT without DuckDB.
+
+``SELECT id[, embedding <-> $1 AS d] FROM t [WHERE category = $2 ...] ORDER BY embedding
+<-> $1 LIMIT 10``: the ANN operator finds the rows, this module projects them — table
+columns in their DuckDB representation, the distance by the operator's own DuckDB
+function — so that a prepared search costs the search and not a DuckDB query (DESIGN.md,
+"The hot path": DuckDB's fixed cost per query is larger than an HNSW search).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from pgvecdb.exec import ann_scan
+from pgvecdb.exec.functions.pgvector import LIBRARY
+from pgvecdb.exec.result import ColumnInfo, Result
+from pgvecdb.exec.rows import codec_of
+from pgvecdb.planner.rules.ann_search import DirectSearch
+from pgvecdb.planner.translate import DuckQuery
+from pgvecdb.types.typeref import TypeRef, duck_type
+
+_KERNELS = {udf.name.upper(): udf.kernel for udf in LIBRARY.udfs}
+
+
+def run_direct(search: DirectSearch, query: DuckQuery, bound: list[object], ctx,
+               describe) -> Result:
+    scan = search.scan
+    name = next(n for n, ref in query.relations.items() if ref.ann is scan)
+    rows = ann_scan.ann_rows(scan, bound, ctx, ctx.ann_stats.get(name), [c for c in search.outputs if c])
+    offset = ann_scan.offset_of(scan, bound, ctx)
+    if offset:
+        rows = rows.slice(offset)
+    arrays = [_output(search, column, rows, bound, ctx) for column in search.outputs]
+    names = query.column_names or [c or "?column?" for c in search.outputs]
+    table = pa.Table.from_arrays(arrays, names=names)
+    return Result(tag=f"SELECT {table.num_rows}", columns=_columns(search, query, describe), table=table)
+
+
+def _output(search: DirectSearch, column: str | None, rows: pa.Table, bound: list[object], ctx) -> pa.Array:
+    scan = search.scan
+    key = scan.index.columns[0]
+    name = key if column is None else column
+    definition = scan.table.column(name)
+    values = rows.column(name).combine_chunks()
+    duck_values = codec_of(definition).to_duck(values, definition.typmod)
+    if column is not None:
+        return duck_values
+    query = ann_scan.operand_value(scan.query, bound, ctx)
+    if query is None:
+        return pa.nulls(len(duck_values), pa.float64())
+    queries = pa.array([query] * len(duck_values), type=duck_values.type)
+    operands = (queries, duck_values) if search.query_on_left else (duck_values, queries)
+    return _KERNELS[search.distance_function.upper()](*operands)
+
+
+def _columns(search: DirectSearch, query: DuckQuery, describe) -> list[ColumnInfo]:
+    """RowDescription as the DuckDB path describes it (cached on the search)."""
+    cached = getattr(search, "_columns", None)
+    if cached is None:
+        types = []
+        for column in search.outputs:
+            if column is None:
+                types.append("DOUBLE")
+            else:
+                definition = search.scan.table.column(column)
+                types.append(duck_type(TypeRef(definition.type_name, definition.typmod)))
+        cached = describe(query, types, query.column_names or [c or "?column?" for c in search.outputs])
+        search._columns = cached
+    return cached
