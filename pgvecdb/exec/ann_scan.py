@@ -32,6 +32,7 @@ from pgvecdb.storage.api import ROWID, SegmentSnapshot
 from pgvecdb.errors import DataException
 
 DEFAULT_MAX_PROBES = 32768
+BITSET_CACHE_SEGMENTS = 64  # filter bitsets kept per ANN search of a statement
 
 
 @dataclass
@@ -110,7 +111,7 @@ def _excluded(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[objec
     if scan.filter is None or not snapshots:
         return excluded
     if scan.predicate is not None:
-        return [deleted.union(_fails(scan.predicate, s.data, bound, ctx)) for s, deleted in zip(snapshots, excluded)]
+        return [deleted.union(_failing_rows(scan, s, bound, ctx)) for s, deleted in zip(snapshots, excluded)]
     kept = _filter_positions(scan, snapshots, bound, ctx)
     result, start = [], 0
     for snapshot, deleted in zip(snapshots, excluded):
@@ -121,6 +122,32 @@ def _excluded(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[objec
         result.append(deleted.union(Bitset.from_mask(dropped)))
         start = end
     return result
+
+
+def _failing_rows(scan: AnnScan, snapshot: SegmentSnapshot, bound: list[object], ctx) -> Bitset:
+    """The rows of a segment the WHERE drops. A sealed segment never changes, so a WHERE
+    without parameters drops the same rows every time: that bitset is kept."""
+    cacheable = snapshot.sealed and not _reads_parameters(scan.predicate)
+    if cacheable:
+        found = scan.bitset_cache.get(snapshot.segment_id)
+        if found is not None:
+            return found
+    failing = _fails(scan.predicate, snapshot.data, bound, ctx)
+    if cacheable:
+        if len(scan.bitset_cache) >= BITSET_CACHE_SEGMENTS:
+            scan.bitset_cache.clear()
+        scan.bitset_cache[snapshot.segment_id] = failing
+    return failing
+
+
+def _reads_parameters(predicate: tuple) -> bool:
+    return any(isinstance(part, Operand) and part.position is not None for part in _leaves(predicate))
+
+
+def _leaves(predicate) -> list:
+    if isinstance(predicate, (tuple, list)):
+        return [leaf for part in predicate for leaf in _leaves(part)]
+    return [predicate]
 
 
 def _fails(predicate: tuple, rows: pa.Table, bound: list[object], ctx) -> Bitset:

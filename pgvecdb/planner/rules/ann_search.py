@@ -78,6 +78,8 @@ class AnnScan:
     filter_text: str = ""
     ordered: bool = True  # False: a range search only
     predicate: tuple | None = None  # the filter in a form exec evaluates without DuckDB, when it has one
+    # exec's bitsets of that predicate per sealed segment, when it reads no parameter
+    bitset_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 FILTER_RELATION = "pgv_ann_filter"
