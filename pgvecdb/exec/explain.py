@@ -16,10 +16,16 @@ from pgvecdb.planner.plans import DeletePlan, ExplainPlan, InsertPlan, QueryPlan
 from pgvecdb.planner.translate import DuckQuery
 
 
+EXPLAIN_ELEMENTS = 8  # of a vector EXPLAIN prints
+
+
 def plan_lines(plan, params: list[object] | None = None, ctx: ExecContext | None = None) -> list[str]:
     """A readable outline of ``plan``: the operator and the relations it reads (an ANN
     search in detail, when ``ctx`` allows evaluating its filter)."""
     if isinstance(plan, QueryPlan):
+        direct = plan.query.direct
+        if direct is not None and (ctx is None or ann_scan.applies(direct.scan, ctx.setting)):
+            return ["Query (ANN operator, without DuckDB)"] + _scans(plan.query, params, ctx)
         return ["Query (DuckDB)"] + _scans(plan.query, params, ctx)
     if isinstance(plan, InsertPlan):
         lines = [f"Insert on {plan.table.name}"]
@@ -98,12 +104,14 @@ def _with_values(text: str, bound: list[object]) -> str:
 
 
 def _value_text(value: object) -> str:
+    """A bound value as EXPLAIN shows it; a long vector by its first elements."""
     if isinstance(value, dict) and len(value) == 1:
         (_, inner), = value.items()
         if isinstance(inner, str):
-            return f"'{inner}'"
+            return f"'{inner}'" if len(inner) <= 64 else f"'{inner[:64]}...'"
         if inner is not None:
-            return "'[" + ",".join(f"{float(x):g}" for x in inner) + "]'"
+            shown = ",".join(f"{float(x):g}" for x in inner[:EXPLAIN_ELEMENTS])
+            return f"'[{shown}{',...' if len(inner) > EXPLAIN_ELEMENTS else ''}]'"
     if value is None:
         return "NULL"
     return f"'{value}'" if isinstance(value, str) else str(value)

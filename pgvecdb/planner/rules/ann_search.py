@@ -259,6 +259,8 @@ def _operand(node: exp.Expression, relations: dict) -> Operand | None:
         return Operand(position=int(node.this.this))
     if isinstance(node, exp.Cast) and isinstance(node.this, exp.Parameter) and isinstance(node.this.this, exp.Literal):
         return Operand(position=int(node.this.this.this))
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return Operand(value=int(node.this) if node.is_int else float(node.this))
     if _reads_outer_columns(node):
         return None
     return Operand(query=_subquery(exp.select(node.copy()), relations))
