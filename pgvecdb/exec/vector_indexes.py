@@ -103,7 +103,7 @@ class VectorIndexes:
     def forget(self, table_id: int, index: Index) -> None:
         """DROP INDEX (or a rebuild): the index's segments leave memory and disk."""
         with self._build_lock:
-            for key in [k for k in self._loaded if k[0] == index.oid]:
+            for key in [k for k in list(self._loaded) if k[0] == index.oid]:
                 del self._loaded[key]
             self._store.remove_segment_files(table_id, file_suffix(index))
 
@@ -112,7 +112,7 @@ class VectorIndexes:
         with the segments)."""
         oids = {index.oid for index in table.indexes}
         with self._build_lock:
-            for key in [k for k in self._loaded if k[0] in oids]:
+            for key in [k for k in list(self._loaded) if k[0] in oids]:
                 del self._loaded[key]
 
     # ------------------------------------------------------------------ background
@@ -145,7 +145,7 @@ class VectorIndexes:
         snapshots = self._sealed_segments(table)
         live = {s.segment_id for s in snapshots}
         for index in indexes:
-            for key in [k for k in self._loaded if k[0] == index.oid and k[1] not in live]:
+            for key in [k for k in list(self._loaded) if k[0] == index.oid and k[1] not in live]:
                 self._loaded.pop(key, None)
             for snapshot in snapshots:
                 if (index.oid, snapshot.segment_id) not in self._loaded and \
