@@ -45,8 +45,15 @@ def delete_where(store, predicate) -> int:
 
 
 def table_files(store) -> dict[str, int]:
+    """The table's files and their sizes (a file compaction removes meanwhile is left out)."""
     directory = os.path.join(store.path, "tables", str(T))
-    return {name: os.path.getsize(os.path.join(directory, name)) for name in os.listdir(directory)}
+    sizes = {}
+    for name in os.listdir(directory):
+        try:
+            sizes[name] = os.path.getsize(os.path.join(directory, name))
+        except FileNotFoundError:
+            continue
+    return sizes
 
 
 def contents(table: pa.Table) -> list[tuple]:
