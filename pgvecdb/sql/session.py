@@ -31,6 +31,7 @@ from pgvecdb.errors import (
     NoActiveSqlTransaction,
     Notice,
     UndefinedObject,
+    UndefinedTable,
     PgError,
     QueryCanceled,
     SyntaxError as PgSyntaxError,
@@ -44,6 +45,7 @@ from pgvecdb.exec.executor import ExecContext
 from pgvecdb.exec.explain import explain
 from pgvecdb.exec.result import EMPTY_QUERY_TAG, ColumnInfo, CopyIn, Outcome, Result
 from pgvecdb.exec.rows import codec_of
+from pgvecdb.exec.vector_indexes import is_searchable
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.dml import default_query
 from pgvecdb.planner.plans import DDLPlan, ExplainPlan, Planned, QueryPlan, UtilityPlan
@@ -515,8 +517,30 @@ class Session:
         if action == "deallocate":
             return Result(tag="DEALLOCATE ALL" if not stmt.target or stmt.target == "all" else "DEALLOCATE")
         if action == "reindex":
+            self._reindex(stmt)
             return Result(tag="REINDEX")
         return Result(tag=action.upper())
+
+
+    def _reindex(self, stmt: MaintenanceStatement) -> None:
+        """REINDEX rebuilds the vector indexes named (unique keys are always current)."""
+        catalog = self.db.catalog
+        if stmt.kind == "INDEX":
+            found = catalog.index(stmt.target)
+            if found is None:
+                raise UndefinedObject(f'index "{stmt.target}" does not exist')
+            targets = [found]
+        elif stmt.kind == "TABLE":
+            table = catalog.table(stmt.target)
+            if table is None:
+                raise UndefinedTable(f'relation "{stmt.target}" does not exist')
+            targets = [(table, index) for index in table.indexes]
+        else:
+            targets = [(table, index) for table in catalog.tables.values() for index in table.indexes]
+        with self.db.ddl_lock:
+            for table, index in targets:
+                if is_searchable(table, index):
+                    self.db.vector_indexes.build_table(table, index)
 
 
 _NAMED_ERRORS = {"42703", "42P01", "42883"}

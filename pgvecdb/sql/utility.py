@@ -72,6 +72,7 @@ class MaintenanceStatement:
     action: str  # vacuum, analyze, checkpoint, discard, deallocate, listen, unlisten, notify, reindex
     target: str | None = None
     full: bool = False
+    kind: str | None = None  # REINDEX: INDEX, TABLE, SCHEMA, DATABASE or SYSTEM
 
 
 Utility = (
@@ -392,6 +393,16 @@ def _maintenance(action: str):
     return parse
 
 
+def _parse_reindex(sql: str, words: list[str]) -> MaintenanceStatement:
+    """REINDEX [ ( options ) ] { INDEX | TABLE | SCHEMA | DATABASE | SYSTEM } [ CONCURRENTLY ] [ name ]"""
+    rest = [w for w in words[1:] if not w.startswith("(") and not w.endswith(")")]
+    if not rest or rest[0].upper() not in ("INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM"):
+        raise PgSyntaxError(f'syntax error at or near "{rest[0] if rest else "REINDEX"}"')
+    names = [w for w in rest[1:] if w.upper() != "CONCURRENTLY"]
+    target = _unquote(names[0].split(".")[-1]) if names else None
+    return MaintenanceStatement("reindex", target, kind=rest[0].upper())
+
+
 _PARSERS = {
     "SET": _parse_set,
     "SHOW": _parse_show,
@@ -417,5 +428,5 @@ _PARSERS = {
     "LISTEN": _maintenance("listen"),
     "UNLISTEN": _maintenance("unlisten"),
     "NOTIFY": _maintenance("notify"),
-    "REINDEX": _maintenance("reindex"),
+    "REINDEX": _parse_reindex,
 }
