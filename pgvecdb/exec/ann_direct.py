@@ -26,7 +26,8 @@ def run_direct(search: DirectSearch, query: DuckQuery, bound: list[object], ctx,
                describe) -> Result:
     scan = search.scan
     name = next(n for n, ref in query.relations.items() if ref.ann is scan)
-    rows = ann_scan.ann_rows(scan, bound, ctx, ctx.ann_stats.get(name), [c for c in search.outputs if c])
+    wanted = [c for c in search.outputs if c] + ([scan.index.columns[0]] if None in search.outputs else [])
+    rows = ann_scan.ann_rows(scan, bound, ctx, ctx.ann_stats.get(name), list(dict.fromkeys(wanted)))
     offset = ann_scan.offset_of(scan, bound, ctx)
     if offset:
         rows = rows.slice(offset)

@@ -87,7 +87,7 @@ def ann_rows(scan: AnnScan, bound: list[object], ctx, stats: AnnStats | None = N
     excluded = _excluded(scan, snapshots, bound, ctx)
     filtered = time.perf_counter()
     hits = _search(scan, snapshots, excluded, bound, ctx, stats if stats is not None else AnnStats())
-    rows = _gather(scan, snapshots, hits)
+    rows = _gather(scan, snapshots, hits, columns)
     if stats is not None:
         stats.rows = sum(s.data.num_rows for s in snapshots)
         stats.kept = sum(e.size - e.count() for e in excluded)
@@ -312,15 +312,21 @@ def estimate(scan: AnnScan, bound: list[object], ctx) -> AnnStats:
     return stats
 
 
-def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: _Hits) -> pa.Table:
-    """The rows ``hits`` name, in their order."""
+def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: _Hits, columns: list[str] | None) -> pa.Table:
+    """The rows ``hits`` name, in their order (``columns`` and ROWID, or all)."""
     if not len(hits.positions):
         empty = storage_schema(scan.table).empty_table()
         return empty.append_column(ROWID, pa.array([], pa.int64()))
+    wanted = None if columns is None else [*columns, ROWID]
+    first = hits.segments[0]
+    if (hits.segments == first).all():
+        data = snapshots[first].data
+        return (data if wanted is None else data.select(wanted)).take(hits.positions)
     pieces = []
     for number in np.unique(hits.segments):
         mine = hits.segments == number
-        pieces.append((np.flatnonzero(mine), snapshots[number].data.take(pa.array(hits.positions[mine]))))
+        data = snapshots[number].data if wanted is None else snapshots[number].data.select(wanted)
+        pieces.append((np.flatnonzero(mine), data.take(hits.positions[mine])))
     rows = pa.concat_tables([p[1] for p in pieces]) if len(pieces) > 1 else pieces[0][1]
     order = np.argsort(np.concatenate([p[0] for p in pieces]))
     return rows.take(pa.array(order)) if len(pieces) > 1 else rows
