@@ -223,7 +223,7 @@ def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bits
     radius = operand_value(scan.radius, bound, ctx) if scan.radius is not None else None
     if scan.radius is not None and radius is None:
         return _Hits(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-    params = search_params(ctx.setting)
+    params = ctx.search_params() if ctx.search_params is not None else search_params(ctx.setting)
     parts = []
     for number, (snapshot, bitset) in enumerate(zip(snapshots, excluded)):
         distances, positions = _search_segment(scan, spec, snapshot, bitset, query, k, radius, params, ctx, stats)
@@ -312,6 +312,20 @@ def estimate(scan: AnnScan, bound: list[object], ctx) -> AnnStats:
     return stats
 
 
+def _take(table: pa.Table, positions: np.ndarray) -> pa.Table:
+    """``table.take(positions)``, with numpy for plain numeric columns without NULLs (a
+    few rows out of a segment: Arrow's kernel costs more to call than to run)."""
+    columns = []
+    for column in table.columns:
+        chunk = column.chunks[0] if column.num_chunks == 1 else None
+        if chunk is not None and not chunk.null_count and (pa.types.is_integer(chunk.type)
+                                                            or pa.types.is_floating(chunk.type)):
+            columns.append(pa.array(chunk.to_numpy()[positions], type=chunk.type))
+        else:
+            columns.append(column.take(positions))
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
 def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: _Hits, columns: list[str] | None) -> pa.Table:
     """The rows ``hits`` name, in their order (``columns`` and ROWID, or all)."""
     if not len(hits.positions):
@@ -321,7 +335,7 @@ def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: _Hits, column
     first = hits.segments[0]
     if (hits.segments == first).all():
         data = snapshots[first].data
-        return (data if wanted is None else data.select(wanted)).take(hits.positions)
+        return _take(data if wanted is None else data.select(wanted), hits.positions)
     pieces = []
     for number in np.unique(hits.segments):
         mine = hits.segments == number

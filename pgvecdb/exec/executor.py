@@ -14,6 +14,7 @@ from pgvecdb.catalog import pg_catalog
 from pgvecdb.catalog.model import Catalog, Table
 from pgvecdb.catalog.pg_catalog import SystemContext
 from pgvecdb.errors import PgError, UniqueViolation
+from pgvecdb.engine import SearchParams
 from pgvecdb.exec import ann_scan, duck
 from pgvecdb.exec.ann_direct import run_direct
 from pgvecdb.exec.ann_scan import AnnStats
@@ -45,6 +46,7 @@ class ExecContext:
     setting: Callable[[str], str | None] = lambda name: None
     vector_indexes: VectorIndexes | None = None
     ann_stats: dict[str, AnnStats] = field(default_factory=dict)  # per ANN relation, for EXPLAIN ANALYZE
+    search_params: Callable[[], SearchParams] | None = None  # the session's, cached; else read from settings
 
 
 # --------------------------------------------------------------------------- relations

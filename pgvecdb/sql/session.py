@@ -44,6 +44,8 @@ from pgvecdb.exec.copy_statement import copy_from_stdin, copy_target
 from pgvecdb.exec.executor import ExecContext
 from pgvecdb.exec.explain import explain
 from pgvecdb.exec.result import EMPTY_QUERY_TAG, ColumnInfo, CopyIn, Outcome, Result
+from pgvecdb.engine import SearchParams
+from pgvecdb.exec.ann_scan import search_params as ann_search_params
 from pgvecdb.exec.rows import codec_of
 from pgvecdb.exec.vector_indexes import is_searchable
 from pgvecdb.planner.context import PlanContext
@@ -105,6 +107,7 @@ class Session:
         self._cancel = threading.Event()
         self._running = False
         self._format_options: tuple[int, FormatOptions] | None = None
+        self._search_params: tuple[int, SearchParams] | None = None
         self._notices: list[Notice] = []
 
     def _startup_setting(self, name: str, value: str) -> None:
@@ -127,6 +130,12 @@ class Session:
         if self.failed:
             return "E"
         return "T" if self.in_block else "I"
+
+    def search_params(self) -> SearchParams:
+        """The vector engine's search parameters under the current settings."""
+        if self._search_params is None or self._search_params[0] != self.settings.version:
+            self._search_params = (self.settings.version, ann_search_params(self.settings.get_or_none))
+        return self._search_params[1]
 
     def format_options(self) -> FormatOptions:
         if self._format_options is None or self._format_options[0] != self.settings.version:
@@ -317,7 +326,8 @@ class Session:
     def exec_context(self) -> ExecContext:
         return ExecContext(store=self.db.store, catalog=self.db.catalog, cursor=self.cursor, txn=self.txn,
                            system_context=self._system_context, notices=self._notices,
-                           setting=self.settings.get_or_none, vector_indexes=self.db.vector_indexes)
+                           setting=self.settings.get_or_none, vector_indexes=self.db.vector_indexes,
+                           search_params=self.search_params)
 
     def _default_value(self, column: Column) -> pa.Scalar | None:
         """A column's DEFAULT evaluated once, in its storage type (ALTER TABLE ADD COLUMN, COPY)."""

@@ -265,6 +265,8 @@ class Settings:
 
     def end_transaction(self) -> None:
         """SET LOCAL values end with the transaction."""
+        if not self._local:
+            return
         self.version += 1
         self._changed |= set(self._local)
         self._local.clear()
