@@ -222,6 +222,9 @@ class FixedWidthNumberCodec(SameArrowTypeCodec):
         return pa.array(data.astype(self.arrow_type.to_pandas_dtype()), self.arrow_type)
 
 
+FEW_ROWS = 64
+
+
 class IntegerCodec(FixedWidthNumberCodec):
     """int2, int4, int8: Arrow integers of the same width everywhere."""
 
@@ -246,6 +249,8 @@ class IntegerCodec(FixedWidthNumberCodec):
             raise _out_of_range(self.label) from None
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
+        if len(column) <= FEW_ROWS:  # a handful of rows: cheaper in Python than one Arrow cast
+            return [None if v is None else str(v).encode() for v in column.to_pylist()]
         return utf8_values(column.cast(pa.string()))
 
     def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> int:
