@@ -27,9 +27,9 @@ import pyarrow.compute as pc
 from pgvecdb.engine import Bitset, SearchParams, exact_range_search, exact_search
 from pgvecdb.exec.rows import storage_schema, to_duck
 from pgvecdb.exec.vector_keys import KeySpec, key_matrix
-from pgvecdb.planner.rules.ann_search import FILTER_POSITION, FILTER_RELATION, AnnScan, Operand, SubQuery
-from pgvecdb.storage.api import ROWID, SegmentSnapshot
+from pgvecdb.planner.rules.ann_search import FILTER_POSITION, FILTER_RELATION, AnnScan, Operand
 from pgvecdb.errors import DataException
+from pgvecdb.storage.api import ROWID, SegmentSnapshot
 
 DEFAULT_MAX_PROBES = 32768
 BITSET_CACHE_SEGMENTS = 64  # filter bitsets kept per ANN search of a statement
@@ -202,7 +202,7 @@ def _comparable(column_type: pa.DataType, value: object) -> pa.DataType:
 
 def _filter_positions(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[object], ctx) -> np.ndarray:
     """Positions (over the segments in order) of the rows the WHERE keeps, by DuckDB."""
-    from pgvecdb.exec.executor import run_subquery
+    from pgvecdb.exec.executor import run_subquery  # executor materialises ANN relations with this module
 
     columns = [c for c in scan.table.columns if c.name in scan.filter_columns] or scan.table.columns[:1]
     narrow = replace(scan.table, columns=columns)

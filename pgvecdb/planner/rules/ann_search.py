@@ -112,7 +112,7 @@ def _ann_scan(select: exp.Select, relations: dict, key_sql: KeySql) -> tuple[Ann
     where = select.args.get("where")
     conjuncts = _conjuncts(where.this) if where is not None else []
     order = _order_key(select)
-    radius_term = _range_term(conjuncts, alias)
+    radius_term = _range_term(conjuncts)
     if order is None and radius_term is None:
         return None
     distance = order if order is not None else radius_term.this
@@ -178,7 +178,7 @@ def _order_key(select: exp.Select) -> exp.Expression | None:
     return key if DISTANCE_META in key.meta else None
 
 
-def _range_term(conjuncts: list[exp.Expression], alias: str) -> exp.Expression | None:
+def _range_term(conjuncts: list[exp.Expression]) -> exp.Expression | None:
     """``distance < r`` (or ``<=``) among the WHERE's conjuncts."""
     for term in conjuncts:
         if isinstance(term, (exp.LT, exp.LTE)) and DISTANCE_META in term.this.meta:
