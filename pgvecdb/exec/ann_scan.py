@@ -28,7 +28,7 @@ from pgvecdb.engine import Bitset, SearchParams, exact_range_search, exact_searc
 from pgvecdb.exec.rows import storage_schema, to_duck
 from pgvecdb.exec.vector_keys import KeySpec, key_matrix
 from pgvecdb.planner.rules.ann_search import FILTER_POSITION, FILTER_RELATION, AnnScan, Operand
-from pgvecdb.errors import DataException
+from pgvecdb.errors import DataException, PgError
 from pgvecdb.storage.api import ROWID, SegmentSnapshot
 
 DEFAULT_MAX_PROBES = 32768
@@ -218,7 +218,7 @@ def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bits
             ctx, stats: AnnStats) -> _Hits:
     spec = ctx.vector_indexes.spec(scan.table, scan.index)
     query = _query_vector(scan, spec, bound, ctx)
-    limit, offset = _integer(scan.limit, bound, ctx), _integer(scan.offset, bound, ctx) or 0
+    limit, offset = _integer(scan.limit, bound, ctx, "LIMIT"), _integer(scan.offset, bound, ctx, "OFFSET") or 0
     k = None if limit is None else limit + offset
     radius = operand_value(scan.radius, bound, ctx) if scan.radius is not None else None
     if scan.radius is not None and radius is None:
@@ -298,7 +298,7 @@ def estimate(scan: AnnScan, bound: list[object], ctx) -> AnnStats:
     stats.rows = sum(s.data.num_rows for s in snapshots)
     excluded = _excluded(scan, snapshots, bound, ctx)
     stats.kept = sum(e.size - e.count() for e in excluded)
-    limit, offset = _integer(scan.limit, bound, ctx), _integer(scan.offset, bound, ctx) or 0
+    limit, offset = _integer(scan.limit, bound, ctx, "LIMIT"), _integer(scan.offset, bound, ctx, "OFFSET") or 0
     params = search_params(ctx.setting)
     for snapshot, bitset in zip(snapshots, excluded):
         index = ctx.vector_indexes.lookup(scan.table, scan.index, snapshot) if snapshot.data.num_rows else None
@@ -361,12 +361,17 @@ def operand_value(operand: Operand | None, bound: list[object], ctx) -> object:
 
 
 def offset_of(scan: AnnScan, bound: list[object], ctx) -> int:
-    return _integer(scan.offset, bound, ctx) or 0
+    return _integer(scan.offset, bound, ctx, "OFFSET") or 0
 
 
-def _integer(operand: Operand | None, bound: list[object], ctx) -> int | None:
+def _integer(operand: Operand | None, bound: list[object], ctx, clause: str = "LIMIT") -> int | None:
+    """A LIMIT or OFFSET value: None for none (or NULL); negative ones are PostgreSQL's errors."""
     value = operand_value(operand, bound, ctx)
-    return None if value is None else max(0, int(value))
+    if value is None:
+        return None
+    if int(value) < 0:
+        raise PgError(f"{clause} must not be negative", sqlstate="2201W" if clause == "LIMIT" else "2201X")
+    return int(value)
 
 
 def _query_vector(scan: AnnScan, spec: KeySpec, bound: list[object], ctx) -> np.ndarray | None:

@@ -172,8 +172,8 @@ def _order_key(select: exp.Select) -> exp.Expression | None:
     if order is None or not order.expressions:
         return None
     first = order.expressions[0]
-    if not isinstance(first, exp.Ordered) or first.args.get("desc"):
-        return None
+    if not isinstance(first, exp.Ordered) or first.args.get("desc") or first.args.get("nulls_first"):
+        return None  # an index scan yields the nearest first and never NULL distances
     key = first.this
     return key if DISTANCE_META in key.meta else None
 
@@ -292,12 +292,15 @@ def _limit_operand(select: exp.Select, arg: str, relations: dict) -> Operand | N
     if node is None:
         return None
     value = node.args.get("expression") if isinstance(node, (exp.Limit, exp.Offset)) else node
-    if value is None:
-        return None
+    if value is None or isinstance(value, exp.Null):
+        return None  # LIMIT NULL: no limit
     if isinstance(value, exp.Literal) and value.is_int:
         return Operand(value=int(value.this))
-    operand = _operand(value, relations)
-    return operand if operand is not None else False
+    if isinstance(value, exp.Cast):
+        value = value.this
+    if isinstance(value, exp.Parameter) and isinstance(value.this, exp.Literal):
+        return Operand(position=int(value.this.this))
+    return False
 
 
 def _filter(conjuncts: list[exp.Expression], source: exp.Table, relations: dict) -> SubQuery | None:
