@@ -186,3 +186,25 @@ def test_background_compaction_runs_by_itself(tmp_path):
         assert sorted(store.begin().scan(T, ["id"]).column("id").to_pylist()) == list(range(2500, 3000))
     finally:
         store.close()
+
+
+def test_a_table_can_seal_smaller_segments_which_compaction_keeps(tmp_path):
+    """A table given its own segment size (exec does so for tables with a vector index)
+    seals at that size, and compaction neither merges those segments nor grows them past it."""
+    config = StorageConfig(segment_max_rows=10_000, wal_flush_interval=0.01, auto_compact=False)
+    store = open_store(tmp_path / "data", config)
+    try:
+        store.create_table(T, SCHEMA)
+        store.set_segment_rows(T, 1000)
+        load(store, range(2500), batch=500)
+        store.seal_frozen()
+        state = store.tables[T]
+        assert [s.segment.num_rows for s in state.sealed] == [1000, 1000]
+        assert state.growing.segment.num_rows == 500
+        store.vacuum(T)
+        assert [s.segment.num_rows for s in store.tables[T].sealed] == [1000, 1000]
+        store.set_segment_rows(T, None)
+        load(store, range(2500, 4000), batch=500)
+        assert store.tables[T].growing.segment.num_rows == 2000
+    finally:
+        store.close()

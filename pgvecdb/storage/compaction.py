@@ -32,9 +32,12 @@ if TYPE_CHECKING:
     from pgvecdb.storage.store import SegmentStore
 
 
-def plan(state: TableState, config: StorageConfig, *, full: bool, locked: set[int]) -> list[list[SegmentState]]:
-    """Groups of sealed segments to rewrite, each into one segment."""
-    small_rows = config.compact_small_ratio * config.segment_max_rows
+def plan(state: TableState, config: StorageConfig, *, full: bool, locked: set[int],
+         max_rows: int | None = None) -> list[list[SegmentState]]:
+    """Groups of sealed segments to rewrite, each into one segment of at most ``max_rows``
+    rows (the table's segment size)."""
+    max_rows = max_rows or config.segment_max_rows
+    small_rows = config.compact_small_ratio * max_rows
     groups: list[list[SegmentState]] = []
     group: list[SegmentState] = []
     rows = nbytes = 0
@@ -54,7 +57,7 @@ def plan(state: TableState, config: StorageConfig, *, full: bool, locked: set[in
             close_group()
             continue
         live_bytes = seg.segment.nbytes * seg.live_rows // max(1, seg.segment.num_rows)
-        if rows + seg.live_rows > config.segment_max_rows or nbytes + live_bytes > config.segment_max_bytes:
+        if rows + seg.live_rows > max_rows or nbytes + live_bytes > config.segment_max_bytes:
             close_group()
         group.append(seg)
         rows += seg.live_rows
@@ -70,8 +73,8 @@ def _dirty(seg: SegmentState, config: StorageConfig, full: bool) -> bool:
     return deleted > 0 and deleted >= config.compact_deleted_ratio * seg.segment.num_rows
 
 
-def needs_compaction(state: TableState, config: StorageConfig) -> bool:
-    return bool(plan(state, config, full=False, locked=set()))
+def needs_compaction(state: TableState, config: StorageConfig, max_rows: int | None = None) -> bool:
+    return bool(plan(state, config, full=False, locked=set(), max_rows=max_rows))
 
 
 def compact(store: "SegmentStore", table_ids: list[int], *, full: bool) -> None:
@@ -101,7 +104,8 @@ class Compaction:
             state = store.tables.get(table_id)
             if state is None:
                 return None
-            groups = plan(state, store.config, full=full, locked=_locked_segments(store, table_id))
+            groups = plan(state, store.config, full=full, locked=_locked_segments(store, table_id),
+                          max_rows=store.segment_rows(table_id))
         return cls(store, table_id, state, groups) if groups else None
 
     def merge(self) -> None:

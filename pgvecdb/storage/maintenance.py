@@ -57,6 +57,7 @@ class Maintenance:
         if store.wal is not None and store.wal.bytes_written > store.config.checkpoint_wal_bytes:
             store.checkpoint()
         if store.config.auto_compact:
-            due = [t for t, state in store.tables.items() if compaction.needs_compaction(state, store.config)]
+            due = [t for t, state in store.tables.items()
+                   if compaction.needs_compaction(state, store.config, store.segment_rows(t))]
             if due:
                 compaction.compact(store, due, full=False)

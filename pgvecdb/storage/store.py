@@ -68,6 +68,7 @@ class SegmentStore:
         self._maintenance: Maintenance | None = None
         self._closed = False
         self._segment_listeners: list[Callable[[list[int]], None]] = []
+        self._segment_rows: dict[int, int] = {}  # tables whose segments seal smaller
 
     @classmethod
     def open(cls, path: str | None, config: StorageConfig) -> "SegmentStore":
@@ -378,7 +379,7 @@ class SegmentStore:
             record.append(insert_part(commit.table_id, chunk, self._next_rowid))
             chunk = chunk.with_rowids(np.arange(self._next_rowid, self._next_rowid + chunk.num_rows, dtype=np.int64))
             self._next_rowid += chunk.num_rows
-            state = state.with_rows(chunk, self.new_segment_id, self.limits)
+            state = state.with_rows(chunk, self.new_segment_id, self.seal_limits(commit.table_id))
         real_of = _real_rowid_lookup(provisional, first)
         updates = []
         for index, gone, own in zip(self._indexes.get(commit.table_id, []), removed, commit.own_keys):
@@ -413,6 +414,22 @@ class SegmentStore:
 
     def seal_table(self, table_id: int) -> None:
         sealing.seal_table(self, table_id)
+
+    def set_segment_rows(self, table_id: int, rows: int | None) -> None:
+        """Seal this table's growing segment at ``rows`` rows (None: the configured size).
+        Not persisted: whoever asks for it asks again after a restart."""
+        with self.commit_lock:
+            if rows is None:
+                self._segment_rows.pop(table_id, None)
+            else:
+                self._segment_rows[table_id] = min(rows, self.config.segment_max_rows)
+
+    def segment_rows(self, table_id: int) -> int:
+        return self._segment_rows.get(table_id, self.config.segment_max_rows)
+
+    def seal_limits(self, table_id: int) -> SealLimits:
+        rows = self._segment_rows.get(table_id)
+        return self.limits if rows is None else SealLimits(rows, self.limits.max_bytes)
 
     def add_segment_listener(self, listener: Callable[[list[int]], None]) -> None:
         """Call ``listener(table_ids)`` whenever tables gain sealed segments or lose some
