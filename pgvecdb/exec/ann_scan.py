@@ -377,11 +377,11 @@ def _integer(operand: Operand | None, bound: list[object], ctx, clause: str = "L
 def _query_vector(scan: AnnScan, spec: KeySpec, bound: list[object], ctx) -> np.ndarray | None:
     """The query as the engine takes it (a float row or packed bits); None for NULL."""
     value = operand_value(scan.query, bound, ctx)
-    if not isinstance(value, dict):
-        return None
-    (_, inner), = value.items()
+    inner = next(iter(value.values())) if isinstance(value, dict) and len(value) == 1 else value
     if inner is None:
         return None
+    if not isinstance(inner, str if spec.binary else (list, tuple, np.ndarray)):
+        raise DataException(f"cannot search {spec.value_type} values with a value of type {type(inner).__name__}")
     if spec.binary:
         bits = np.frombuffer(inner.encode("ascii"), dtype=np.uint8) - ord("0")
         if len(bits) != spec.dim:
