@@ -17,7 +17,9 @@ What happened is kept in ``AnnStats`` for EXPLAIN.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -32,7 +34,38 @@ from pgvecdb.errors import DataException, PgError
 from pgvecdb.storage.api import ROWID, SegmentSnapshot
 
 DEFAULT_MAX_PROBES = 32768
-BITSET_CACHE_SEGMENTS = 64  # filter bitsets kept per ANN search of a statement
+
+
+class BitsetCache:
+    """The bitsets of filters without parameters, per (scan, sealed segment): a sealed
+    segment never changes, so such a filter drops the same rows every time. Least
+    recently used first out, within a byte budget shared by every plan."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[int, int], Bitset] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int]) -> Bitset | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int], bits: Bitset) -> None:
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = bits
+            self._bytes += bits.packed.nbytes
+            while self._bytes > self.max_bytes and self._entries:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= dropped.packed.nbytes
+
+
+FILTER_BITSETS = BitsetCache(64 * 1024 * 1024)
 
 
 @dataclass
@@ -127,16 +160,14 @@ def _excluded(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[objec
 def _failing_rows(scan: AnnScan, snapshot: SegmentSnapshot, bound: list[object], ctx) -> Bitset:
     """The rows of a segment the WHERE drops. A sealed segment never changes, so a WHERE
     without parameters drops the same rows every time: that bitset is kept."""
+    key = (scan.cache_key, snapshot.segment_id)
     cacheable = snapshot.sealed and not _reads_parameters(scan.predicate)
-    if cacheable:
-        found = scan.bitset_cache.get(snapshot.segment_id)
-        if found is not None:
-            return found
+    found = FILTER_BITSETS.get(key) if cacheable else None
+    if found is not None:
+        return found
     failing = _fails(scan.predicate, snapshot.data, bound, ctx)
     if cacheable:
-        if len(scan.bitset_cache) >= BITSET_CACHE_SEGMENTS:
-            scan.bitset_cache.clear()
-        scan.bitset_cache[snapshot.segment_id] = failing
+        FILTER_BITSETS.put(key, failing)
     return failing
 
 

@@ -20,6 +20,7 @@ Without LIMIT (and without a radius) the index is used only when the session tur
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -78,10 +79,11 @@ class AnnScan:
     filter_text: str = ""
     ordered: bool = True  # False: a range search only
     predicate: tuple | None = None  # the filter in a form exec evaluates without DuckDB, when it has one
-    # exec's bitsets of that predicate per sealed segment, when it reads no parameter
-    bitset_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    # names this scan in exec's cache of filter bitsets (unique for the process's life)
+    cache_key: int = field(default_factory=lambda: next(_SCAN_NUMBERS), repr=False, compare=False)
 
 
+_SCAN_NUMBERS = itertools.count(1)
 FILTER_RELATION = "pgv_ann_filter"
 FILTER_POSITION = "__ann_pos"
 
