@@ -64,6 +64,9 @@ class VectorIndexes:
         self._specs: dict[tuple[int, str], KeySpec] = {}
         self._build_lock = threading.Lock()
         self._pending: queue.Queue[int | None] = queue.Queue()
+        # tables with a sealed segment whose index may be missing: table id -> requests made
+        self._incomplete: dict[int, int] = {}
+        self._requests_lock = threading.Lock()
         self._worker = threading.Thread(target=self._run, name="pgvecdb-index-builder", daemon=True)
         self._worker.start()
         store.add_segment_listener(self.schedule)
@@ -131,8 +134,15 @@ class VectorIndexes:
 
     # ------------------------------------------------------------------ background
     def schedule(self, table_ids: list[int]) -> None:
-        for table_id in table_ids:
-            self._pending.put(table_id)
+        with self._requests_lock:
+            for table_id in table_ids:
+                self._incomplete[table_id] = self._incomplete.get(table_id, 0) + 1
+                self._pending.put(table_id)
+
+    def complete(self, table_id: int) -> bool:
+        """Whether every sealed segment of the table has its indexes at hand (searches of
+        it are then index searches, except for the bounded growing segment)."""
+        return table_id not in self._incomplete
 
     def close(self) -> None:
         self._pending.put(None)
@@ -143,8 +153,12 @@ class VectorIndexes:
             table_id = self._pending.get()
             if table_id is None:
                 return
+            requests = self._incomplete.get(table_id)
             try:
                 self._complete(table_id)
+                with self._requests_lock:
+                    if self._incomplete.get(table_id) == requests:  # none came in meanwhile
+                        self._incomplete.pop(table_id, None)
             except Exception:
                 log.exception("building vector indexes of table %s failed", table_id)
 

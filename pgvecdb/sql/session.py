@@ -51,6 +51,7 @@ from pgvecdb.exec.vector_indexes import is_searchable
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.dml import default_query
 from pgvecdb.planner.plans import DDLPlan, ExplainPlan, Planned, QueryPlan, UtilityPlan
+from pgvecdb.planner.rules.ann_search import DirectSearch
 from pgvecdb.sql import parser
 from pgvecdb.sql.parser import Statement
 from pgvecdb.sql.settings import Settings, canonical_name
@@ -80,10 +81,10 @@ class PreparedStatement:
     statement: Statement | None = field(default=None, repr=False)
     planned: Planned | None = field(default=None, repr=False)
 
-    def answers_directly(self) -> bool:
-        """Whether executing it is a search the ANN operator answers without DuckDB."""
+    def direct_search(self) -> DirectSearch | None:
+        """The search the ANN operator answers without DuckDB, when executing it is one."""
         plan = self.planned.plan if self.planned is not None else None
-        return isinstance(plan, QueryPlan) and plan.query.direct is not None
+        return plan.query.direct if isinstance(plan, QueryPlan) else None
 
 
 class Session:
@@ -136,6 +137,12 @@ class Session:
         if self._search_params is None or self._search_params[0] != self.settings.version:
             self._search_params = (self.settings.version, ann_search_params(self.settings.get_or_none))
         return self._search_params[1]
+
+    def is_quick(self, stmt: PreparedStatement) -> bool:
+        """Whether executing ``stmt`` is a sub-millisecond search: the ANN operator alone,
+        over a table whose sealed segments all have their index."""
+        direct = stmt.direct_search()
+        return direct is not None and self.db.vector_indexes.complete(direct.scan.table.oid)
 
     def format_options(self) -> FormatOptions:
         if self._format_options is None or self._format_options[0] != self.settings.version:

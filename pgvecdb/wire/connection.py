@@ -108,7 +108,7 @@ class ConnectionHandler:
             if item.kind == b"B":
                 binds += 1
                 statement = self._registry.statements.get(frontend.decode_message(item).statement)
-                if statement is None or not statement.answers_directly():
+                if statement is None or not self.session.is_quick(statement):
                     return False
         return binds > 0
 
