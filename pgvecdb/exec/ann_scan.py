@@ -250,7 +250,8 @@ def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bits
     spec = ctx.vector_indexes.spec(scan.table, scan.index)
     query = _query_vector(scan, spec, bound, ctx)
     limit, offset = _integer(scan.limit, bound, ctx, "LIMIT"), _integer(scan.offset, bound, ctx, "OFFSET") or 0
-    k = None if limit is None else limit + offset
+    # a range search ordered by something else keeps every row within the radius
+    k = None if limit is None or not scan.ordered else limit + offset
     radius = operand_value(scan.radius, bound, ctx) if scan.radius is not None else None
     if scan.radius is not None and radius is None:
         return _Hits(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))

@@ -354,7 +354,7 @@ def _display(node: exp.Expression) -> str:
 # ------------------------------------------------------------------ answering without DuckDB
 # A predicate exec evaluates with pyarrow.compute over a segment's columns:
 #   ("and" | "or", [predicates]), ("not", predicate), ("compare", op, column, Operand),
-#   ("in", column, [Operands]), ("null", column, negated)
+#   ("in", column, [Operands]), ("null", column)
 Predicate = tuple
 
 _COMPARISONS = {exp.EQ: "equal", exp.NEQ: "not_equal", exp.LT: "less", exp.LTE: "less_equal",
@@ -446,9 +446,20 @@ def _predicate(node: exp.Expression, scan: AnnScan) -> Predicate | None:
         column = _plain_column(node.this, scan)
         operands = [_constant(v) for v in node.expressions]
         return None if column is None or None in operands else ("in", column, operands)
+    if isinstance(node, exp.Column):  # a boolean column on its own
+        column = _plain_column(node, scan)
+        boolean = column is not None and scan.table.column(column).type_name == "bool"
+        return ("compare", "equal", column, Operand(value=True)) if boolean else None
+    if isinstance(node, exp.Between):
+        column, low, high = _plain_column(node.this, scan), _constant(node.args["low"]), _constant(node.args["high"])
+        if column is None or low is None or high is None:
+            return None
+        return ("and", [("compare", "greater_equal", column, low), ("compare", "less_equal", column, high)])
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
         column = _plain_column(node.this, scan)
-        return None if column is None else ("null", column, False)
+        if column is None:
+            return None
+        return ("not", ("null", column)) if node.args.get("negate") else ("null", column)
     return None
 
 
@@ -471,4 +482,6 @@ def _constant(node: exp.Expression) -> Operand | None:
         return Operand(value=int(node.this) if node.is_int else float(node.this))
     if isinstance(node, exp.Boolean):
         return Operand(value=bool(node.this))
+    if isinstance(node, exp.Null):
+        return Operand(value=None)
     return None
