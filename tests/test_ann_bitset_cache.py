@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pgvecdb.engine import Bitset
-from pgvecdb.exec.ann_scan import BitsetCache
+from pgvecdb.exec.ann_filter import BitsetCache
 
 
 def bits(size: int, first: int) -> Bitset:

@@ -59,7 +59,7 @@ def connection():
     for table in ("indexed", "plain"):
         con.cursor().executemany(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s)", rows)
     con.commit()
-    con.execute(f"CREATE INDEX ON indexed USING flat (embedding vector_l2_ops)")
+    con.execute("CREATE INDEX ON indexed USING flat (embedding vector_l2_ops)")
     con.commit()
     yield con, rng.standard_normal((5, DIM)).astype(np.float32)
     con.close()

@@ -12,10 +12,11 @@ from __future__ import annotations
 import pyarrow as pa
 
 from pgvecdb.exec import ann_scan
+from pgvecdb.exec.ann_operands import offset_of, operand_value
 from pgvecdb.exec.functions.pgvector import LIBRARY
 from pgvecdb.exec.result import ColumnInfo, Result
 from pgvecdb.exec.rows import codec_of
-from pgvecdb.planner.rules.ann_search import DirectSearch
+from pgvecdb.planner.rules.ann_direct import DirectSearch
 from pgvecdb.planner.translate import DuckQuery
 from pgvecdb.types.typeref import TypeRef, duck_type
 
@@ -28,7 +29,7 @@ def run_direct(search: DirectSearch, query: DuckQuery, bound: list[object], ctx,
     name = next(n for n, ref in query.relations.items() if ref.ann is scan)
     wanted = [c for c in search.outputs if c] + ([scan.index.columns[0]] if None in search.outputs else [])
     rows = ann_scan.ann_rows(scan, bound, ctx, ctx.ann_stats.get(name), list(dict.fromkeys(wanted)))
-    offset = ann_scan.offset_of(scan, bound, ctx)
+    offset = offset_of(scan, bound, ctx)
     if offset:
         rows = rows.slice(offset)
     arrays = [_output(search, column, rows, bound, ctx) for column in search.outputs]
@@ -46,7 +47,7 @@ def _output(search: DirectSearch, column: str | None, rows: pa.Table, bound: lis
     duck_values = codec_of(definition).to_duck(values, definition.typmod)
     if column is not None:
         return duck_values
-    query = ann_scan.operand_value(scan.query, bound, ctx)
+    query = operand_value(scan.query, bound, ctx)
     if query is None:
         return pa.nulls(len(duck_values), pa.float64())
     queries = pa.array([query] * len(duck_values), type=duck_values.type)

@@ -34,7 +34,7 @@ from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.datatypes import typeref_from_datatype
 from pgvecdb.exec.functions import pgvector as pgvector_sql
 from pgvecdb.exec.vector_keys import KeyQuery
-from pgvecdb.planner.rules import ann_search, functions, pg_compat
+from pgvecdb.planner.rules import ann_direct, ann_search, functions, pg_compat
 from pgvecdb.sql.dialect import DIALECT, DISTANCE_OPERATORS
 from pgvecdb.types import registry
 from pgvecdb.types.codecs import codec_for
@@ -86,7 +86,7 @@ class DuckQuery:
     column_types: list[TypeRef | None] | None = None  # inferred PostgreSQL types of the result columns
     session_dependent: bool = False  # reads pg_catalog or session state at run time
     per_session: bool = False  # embeds the session's id: never shared between sessions
-    direct: ann_search.DirectSearch | None = None  # an ANN SELECT exec answers without DuckDB
+    direct: ann_direct.DirectSearch | None = None  # an ANN SELECT exec answers without DuckDB
 
 
 class Translator:
@@ -139,7 +139,7 @@ class Translator:
         types = self._output_types(tree)
         self._number_constants(tree)
         ann_search.mark_ann_searches(tree, self.relations, self._index_key_sql, _ann_relation)
-        direct = ann_search.direct_search(tree, self.relations)
+        direct = ann_direct.direct_search(tree, self.relations)
         _mark_key_lookup(tree, self.relations)
         sql = tree.sql(dialect="duckdb")
         return DuckQuery(

@@ -51,7 +51,7 @@ from pgvecdb.exec.vector_indexes import is_searchable
 from pgvecdb.planner.context import PlanContext
 from pgvecdb.planner.dml import default_query
 from pgvecdb.planner.plans import DDLPlan, ExplainPlan, Planned, QueryPlan, UtilityPlan
-from pgvecdb.planner.rules.ann_search import DirectSearch
+from pgvecdb.planner.rules.ann_direct import DirectSearch
 from pgvecdb.sql import parser
 from pgvecdb.sql.parser import Statement
 from pgvecdb.sql.settings import Settings, canonical_name
