@@ -18,18 +18,18 @@ from pgvecdb.engine import SearchParams
 from pgvecdb.exec import ann_scan, duck
 from pgvecdb.exec.ann_direct import run_direct
 from pgvecdb.exec.ann_scan import AnnStats
-from pgvecdb.exec.vector_indexes import VectorIndexes
-from pgvecdb.planner.rules.ann_search import SubQuery
-from pgvecdb.types.typeref import UNKNOWN
 from pgvecdb.exec.result import ColumnInfo, Result
 from pgvecdb.exec.rows import to_duck, to_storage
+from pgvecdb.exec.vector_indexes import VectorIndexes
 from pgvecdb.planner.dml import CONFLICT_RELATION, EXCLUDED_RELATION, POSITION, RETURNING_RELATION
 from pgvecdb.planner.plans import DeletePlan, ExplainPlan, InsertPlan, QueryPlan, UpdatePlan
+from pgvecdb.planner.rules.ann_search import SubQuery
 from pgvecdb.planner.translate import DuckQuery, RelationRef
 from pgvecdb.storage.api import ROWID, Store, Transaction, UniqueConflict
 from pgvecdb.types.codecs import pg_type_for_duck
 from pgvecdb.types import registry
 from pgvecdb.types.registry import by_oid
+from pgvecdb.types.typeref import UNKNOWN
 from pgvecdb.types.typeref import duck_type as duck_type_of
 
 

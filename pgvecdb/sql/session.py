@@ -38,14 +38,14 @@ from pgvecdb.errors import (
 )
 from pgvecdb.catalog.model import Column
 from pgvecdb.catalog.pg_catalog import SystemContext
+from pgvecdb.engine import SearchParams
 from pgvecdb.exec import ddl, executor
 from pgvecdb.exec.copy import CopyToStdout, parse_copy_options
 from pgvecdb.exec.copy_statement import copy_from_stdin, copy_target
 from pgvecdb.exec.executor import ExecContext
 from pgvecdb.exec.explain import explain
-from pgvecdb.exec.result import EMPTY_QUERY_TAG, ColumnInfo, CopyIn, Outcome, Result
-from pgvecdb.engine import SearchParams
 from pgvecdb.exec.ann_scan import search_params as ann_search_params
+from pgvecdb.exec.result import EMPTY_QUERY_TAG, ColumnInfo, CopyIn, Outcome, Result
 from pgvecdb.exec.rows import codec_of
 from pgvecdb.exec.vector_indexes import is_searchable
 from pgvecdb.planner.context import PlanContext
