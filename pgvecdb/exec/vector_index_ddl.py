@@ -23,8 +23,10 @@ OPCLASSES: dict[str, tuple[str, Metric]] = {
     "bit_jaccard_ops": ("bit", Metric.JACCARD),
 }
 
-# pgvector's own limits on what an index column may hold (the engine allows more).
+# pgvector's own limits on what its index methods (hnsw, ivfflat) take; pgvecdb's own
+# methods (flat, ivf_flat, ivf_sq8, ivf_pq) take what the engine does.
 _MAX_DIMENSIONS = {"vector": 2000, "halfvec": 4000, "bit": 64000, "sparsevec": 1_000_000_000}
+PGVECTOR_METHODS = ("hnsw", "ivfflat")
 
 _TYPMOD_IN_EXPRESSION = re.compile(r"(?:::|\bAS)\s*(vector|halfvec|sparsevec|bit)\s*\(\s*(\d+)\s*\)", re.IGNORECASE)
 
@@ -57,7 +59,8 @@ def validate_vector_index(table: Table, method: str, column: str, expression: st
         raise PgError(f'operator class "{opclass}" does not accept data type {value_type}', sqlstate="42804")
     if dim is None:
         raise PgError("column does not have dimensions", sqlstate="22000")
-    check_dimensions(dim, _MAX_DIMENSIONS[value_type], method)
+    if method in PGVECTOR_METHODS or value_type == "sparsevec":
+        check_dimensions(dim, _MAX_DIMENSIONS[value_type], method)
     index_type = index_type_for(method, value_type)
     if value_type != "sparsevec":
         validate_build(index_type, metric, dim, options)

@@ -50,8 +50,8 @@ def direct_search(tree: exp.Expression, relations: dict) -> DirectSearch | None:
     source = (tree.args.get("from_") or tree.args.get("from")).this if (tree.args.get("from_") or tree.args.get("from")) else None
     ref = relations.get(source.name) if isinstance(source, exp.Table) else None
     scan = getattr(ref, "ann", None)
-    if scan is None or not scan.ordered or scan.radius is not None:
-        return None
+    if scan is None or not scan.ordered or scan.radius is not None or scan.query.position is None:
+        return None  # a query vector computed by a subquery needs DuckDB
     key = tree.args["order"].expressions[0].this
     outputs = _direct_outputs(tree, scan, key)
     if outputs is None:
