@@ -102,6 +102,8 @@ def _leaves(predicate) -> list:
 def _fails(predicate: tuple, rows: pa.Table, bound: list[object], ctx) -> Bitset:
     """The rows where ``predicate`` is not true (false or NULL), as a bitset — straight
     from Arrow's boolean bits, which have the bitset's layout."""
+    if not rows.num_rows:
+        return Bitset(0)
     truth = _truth(predicate, rows, bound, ctx)
     if isinstance(truth, pa.ChunkedArray):
         truth = truth.combine_chunks()
