@@ -171,6 +171,10 @@ def _any_rows(bitset: Bitset, skipped: Bitset | None, wanted: int) -> tuple[np.n
 
 
 def _nearest(parts: list[_Hits], k: int | None) -> _Hits:
+    """The ``k`` nearest of the segments' answers (each already nearest first)."""
+    if len(parts) == 1:
+        part = parts[0]
+        return part if k is None else _Hits(part.distances[:k], part.segments[:k], part.positions[:k])
     distances = np.concatenate([p.distances for p in parts]) if parts else np.empty(0)
     segments = np.concatenate([p.segments for p in parts]) if parts else np.empty(0, dtype=np.int64)
     positions = np.concatenate([p.positions for p in parts]) if parts else np.empty(0, dtype=np.int64)
