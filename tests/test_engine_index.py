@@ -181,14 +181,14 @@ def test_plans_choose_exhaustive_search_for_selective_filters():
 
 
 def test_a_filtered_index_search_widens_its_budget():
-    """A 10% filter: ef 150 for ef_search 20 or 40 (at least 1.5 x k / selectivity), and
-    0.375 x ef_search / selectivity above that; nprobe / selectivity for IVF."""
+    """A 10% filter: 0.375 x ef_search / selectivity, at least 0.5 x k / selectivity (ef 50
+    for ef_search 10); nprobe / selectivity for IVF."""
     rows = vectors(Metric.L2, 5000)
     ten_percent = Bitset.from_mask(np.arange(5000) % 10 != 0)
     index = built(IndexType.HNSW, Metric.L2, None, rows)
     budgets = [index.plan(10, SearchParams(ef_search=ef, exact_selectivity=0.0), ten_percent).budget
-               for ef in (20, 40, 80)]
-    assert budgets == [150, 150, 300]
+               for ef in (10, 20, 40, 80)]
+    assert budgets == [50, 75, 150, 300]
     ivf = built(IndexType.IVF_FLAT, Metric.L2, {"lists": 50}, rows)
     assert [ivf.plan(10, SearchParams(nprobe=n), ten_percent).budget for n in (1, 3)] == [10, 30]
     assert ivf.plan(10, SearchParams(nprobe=10), ten_percent).exhaustive  # all 50 lists: a full scan

@@ -7,7 +7,8 @@ with a plain OR before they reach an index search.
 Bits are packed eight to a byte in little bit order (position ``i`` is bit ``i % 8`` of byte
 ``i // 8``), the layout of faiss's ``IDSelectorBitmap`` (which reads a set bit as *selected*:
 pass ``invert().packed``). Operations that return a Bitset never modify their operands;
-``set`` is the only in-place mutation and is meant for a fresh ``copy``.
+``set`` is the only in-place mutation and is meant for a fresh ``copy``. A bitset
+remembers its count: delete bitmaps and cached filters are asked for it on every search.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 
 class Bitset:
-    __slots__ = ("size", "packed")
+    __slots__ = ("size", "packed", "_count")
 
     def __init__(self, size: int, packed: np.ndarray | None = None) -> None:
         self.size = int(size)
@@ -26,6 +27,7 @@ class Bitset:
         elif packed.dtype != np.uint8 or packed.shape != (nbytes,):
             raise ValueError(f"a bitset of {size} bits needs {nbytes} packed bytes")
         self.packed = packed
+        self._count: int | None = None
 
     @classmethod
     def from_mask(cls, mask: np.ndarray) -> "Bitset":
@@ -55,9 +57,13 @@ class Bitset:
         return np.flatnonzero(self.to_mask())
 
     def count(self) -> int:
-        return int(np.bitwise_count(self.packed).sum())
+        if self._count is None:
+            self._count = int(np.bitwise_count(self.packed).sum())
+        return self._count
 
     def any(self) -> bool:
+        if self._count is not None:
+            return self._count > 0
         return bool(self.packed.any())
 
     def test(self, position: int) -> bool:
@@ -86,6 +92,7 @@ class Bitset:
         if positions.size and (positions.min() < 0 or positions.max() >= self.size):
             raise IndexError(f"position out of range for a bitset of {self.size} bits")
         np.bitwise_or.at(self.packed, positions >> 3, (1 << (positions & 7)).astype(np.uint8))
+        self._count = None
 
     def union(self, other: "Bitset") -> "Bitset":
         self._check_size(other)

@@ -62,7 +62,7 @@ def excluded_rows(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[o
     if scan.filter is None or not snapshots:
         return excluded
     if scan.predicate is not None:
-        return [deleted.union(_failing_rows(scan, s, bound, ctx)) for s, deleted in zip(snapshots, excluded)]
+        return [_joined(deleted, _failing_rows(scan, s, bound, ctx)) for s, deleted in zip(snapshots, excluded)]
     kept = _filter_positions(scan, snapshots, bound, ctx)
     result, start = [], 0
     for snapshot, deleted in zip(snapshots, excluded):
@@ -70,9 +70,13 @@ def excluded_rows(scan: AnnScan, snapshots: list[SegmentSnapshot], bound: list[o
         mine = kept[(kept >= start) & (kept < end)] - start
         dropped = np.ones(snapshot.data.num_rows, dtype=bool)
         dropped[mine] = False
-        result.append(deleted.union(Bitset.from_mask(dropped)))
+        result.append(_joined(deleted, Bitset.from_mask(dropped)))
         start = end
     return result
+
+
+def _joined(deleted: Bitset, failing: Bitset) -> Bitset:
+    return deleted.union(failing) if deleted.any() else failing
 
 
 def _failing_rows(scan: AnnScan, snapshot: SegmentSnapshot, bound: list[object], ctx) -> Bitset:

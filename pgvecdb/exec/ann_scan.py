@@ -84,7 +84,7 @@ def ann_rows(scan: AnnScan, bound: list[object], ctx, stats: AnnStats | None = N
     started = time.perf_counter()
     excluded = excluded_rows(scan, snapshots, bound, ctx)
     filtered = time.perf_counter()
-    hits = _search(scan, snapshots, excluded, bound, ctx, stats if stats is not None else AnnStats())
+    hits = _search(scan, snapshots, excluded, bound, ctx, stats)
     rows = _gather(scan, snapshots, hits, columns)
     if stats is not None:
         stats.rows = sum(s.data.num_rows for s in snapshots)
@@ -104,7 +104,7 @@ def _columns_read(scan: AnnScan, columns: list[str] | None) -> list[str] | None:
 
 # ------------------------------------------------------------------ the search
 def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bitset], bound: list[object],
-            ctx, stats: AnnStats) -> _Hits:
+            ctx, stats: AnnStats | None) -> _Hits:
     spec = ctx.vector_indexes.spec(scan.table, scan.index)
     query = query_vector(scan, spec, bound, ctx)
     limit, offset = integer_value(scan.limit, bound, ctx, "LIMIT"), integer_value(scan.offset, bound, ctx, "OFFSET") or 0
@@ -122,16 +122,19 @@ def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bits
 
 
 def _search_segment(scan: AnnScan, spec: KeySpec, snapshot: SegmentSnapshot, bitset: Bitset, query, k, radius,
-                    params: SearchParams, ctx, stats: AnnStats) -> tuple[np.ndarray, np.ndarray]:
+                    params: SearchParams, ctx, stats: AnnStats | None) -> tuple[np.ndarray, np.ndarray]:
+    """One segment's answer; ``stats`` (EXPLAIN ANALYZE) also gets how it was searched."""
     if not snapshot.data.num_rows:
         return np.empty(0), np.empty(0, dtype=np.int64)
     index = ctx.vector_indexes.lookup(scan.table, scan.index, snapshot)
     if index is not None:
-        stats.by_index += 1
         wanted = k if k is not None else index.indexed_rows
+        if stats is not None:
+            stats.by_index += 1
+            if query is not None:
+                stats.strategies.append(index.plan(wanted, params, bitset).describe())
         if query is None:
             return _any_rows(bitset, index.skipped, wanted)
-        stats.strategies.append(index.plan(wanted, params, bitset).describe())
         if radius is not None:
             distances, ids = index.range_search(query, radius, params, bitset)[0]
         else:
@@ -139,7 +142,6 @@ def _search_segment(scan: AnnScan, spec: KeySpec, snapshot: SegmentSnapshot, bit
             distances, ids = distances[0], ids[0]
         found = ids >= 0
         return distances[found], ids[found]
-    stats.exact += 1
     cursor = ctx.vector_indexes.cursor()
     try:
         matrix, usable = key_matrix(spec, scan.table, snapshot.data, cursor)
@@ -147,9 +149,12 @@ def _search_segment(scan: AnnScan, spec: KeySpec, snapshot: SegmentSnapshot, bit
         cursor.close()
     bitset = bitset.union(Bitset.from_mask(~usable))
     wanted = k if k is not None else int(bitset.size - bitset.count())
+    if stats is not None:
+        stats.exact += 1
+        if query is not None:
+            stats.strategies.append(f"exact search over {bitset.size - bitset.count()} of {bitset.size} rows")
     if query is None:
         return _any_rows(bitset, None, wanted)
-    stats.strategies.append(f"exact search over {bitset.size - bitset.count()} of {bitset.size} rows")
     if spec.binary is False:
         matrix = matrix.astype(np.float32, copy=False)
     if radius is not None:

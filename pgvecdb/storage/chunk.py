@@ -11,7 +11,7 @@ holds.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -23,12 +23,16 @@ from pgvecdb.storage.schema import FieldMeta
 
 FIELD_IDS_KEY = b"pgvecdb.field_ids"
 ROWID_FIELD = pa.field(ROWID, pa.int64(), nullable=False)
+# Projections a chunk keeps (a scan of a table asks for the same few column lists again
+# and again; a projection shares the chunk's buffers, so keeping one costs a schema).
+KEPT_PROJECTIONS = 8
 
 
 @dataclass(frozen=True)
 class Chunk:
     data: pa.Table  # one column per field id, then ROWID
     field_ids: tuple[int, ...]
+    _projections: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, rows: pa.Table, fields: Sequence[FieldMeta], rowids: np.ndarray) -> "Chunk":
@@ -65,6 +69,15 @@ class Chunk:
 
     def project(self, fields: Sequence[FieldMeta]) -> pa.Table:
         """The rows as ``fields`` see them (current names, fills for newer fields), plus ROWID."""
+        key = tuple(fields)
+        found = self._projections.get(key)
+        if found is None:
+            if len(self._projections) >= KEPT_PROJECTIONS:
+                self._projections.clear()
+            found = self._projections[key] = self._project(key)
+        return found
+
+    def _project(self, fields: Sequence[FieldMeta]) -> pa.Table:
         positions = {field_id: i for i, field_id in enumerate(self.field_ids)}
         columns = []
         for meta in fields:

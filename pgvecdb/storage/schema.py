@@ -26,6 +26,9 @@ class FieldMeta:
     def name(self) -> str:
         return self.field.name
 
+    def __hash__(self) -> int:  # cheaper than hashing the Arrow field; equal fields agree on it
+        return hash((self.id, self.field.name))
+
     def fill_column(self, num_rows: int) -> pa.Array:
         """The column of ``num_rows`` rows stored before this field was added."""
         if self.fill is None or not self.fill.is_valid:

@@ -107,7 +107,10 @@ class ConnectionHandler:
                 return False
             if item.kind == b"B":
                 binds += 1
-                statement = self._registry.statements.get(frontend.decode_message(item).statement)
+                try:
+                    statement = self._registry.statements.get(frontend.bound_statement(item))
+                except PgError:  # a malformed Bind: the handler reports it
+                    return False
                 if statement is None or not self.session.is_quick(statement):
                     return False
         return binds > 0

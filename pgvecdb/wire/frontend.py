@@ -122,6 +122,13 @@ def _bind(r: BodyReader) -> Bind:
     return Bind(portal, statement, param_formats, params, result_formats)
 
 
+def bound_statement(raw: RawMessage) -> str:
+    """The prepared statement a Bind names, without decoding its parameters."""
+    reader = BodyReader(raw.body)
+    reader.cstring()
+    return reader.cstring()
+
+
 def _bind_value(r: BodyReader) -> bytes | None:
     length = r.int32()
     return None if length == -1 else r.bytes(length)
