@@ -446,6 +446,31 @@ def test_index_files_survive_a_restart_and_go_with_drop_index(start_server):
         assert ids(second, sql, (QUERY,)) == found_before
 
 
+def test_compaction_hands_over_indexed_segments(vconn, unique_name):
+    """VACUUM FULL merges two indexed segments into one whose index exists as soon as the
+    merged segment replaces them: no search reads it exactly meanwhile (Milvus's handoff)."""
+    rng = np.random.default_rng(5)
+    table = unique_name("handoff")
+    vectors = rng.standard_normal((6_000, DIM)).astype(np.float32)
+    load(vconn, table, vectors[:3_000])
+    vconn.execute(f"CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops)")
+    with vconn.cursor().copy(f"COPY {table} (id, category, embedding) FROM STDIN (FORMAT binary)") as copy:
+        copy.set_types(["int4", "int4", "vector"])
+        for i in range(3_000, 6_000):
+            copy.write_row((i, 0, vectors[i]))
+    vconn.execute("CHECKPOINT")
+    sql = f"SELECT id FROM {table} ORDER BY embedding <-> {literal(QUERY)} LIMIT 10"
+    deadline = time.monotonic() + 30
+    while "Segments: 2 searched by index, 0 exactly" not in "\n".join(plan(vconn, sql)):
+        assert time.monotonic() < deadline, plan(vconn, sql)  # the second segment's index builds in the background
+        time.sleep(0.05)
+    vconn.execute(f"DELETE FROM {table} WHERE id % 3 = 0")
+    vconn.execute(f"VACUUM FULL {table}")
+    assert "Segments: 1 searched by index, 0 exactly" in "\n".join(plan(vconn, sql)), plan(vconn, sql)
+    kept = np.arange(6_000) % 3 != 0
+    assert ids(vconn, sql) == exact_order(vectors, QUERY, keep=kept)[:10]
+
+
 def wait_until_gone(data_dir: Path, names: set[str], seconds: float = 5.0) -> set[str]:
     """The names among ``names`` still on disk after up to ``seconds``."""
     deadline = time.monotonic() + seconds

@@ -4,8 +4,9 @@ As in Milvus, an index covers one sealed segment and lives as long as it: sealed
 never change (deletes are a bitmap the search takes), so UPDATE and DELETE never touch
 an index. ``CREATE INDEX`` seals the table's growing rows and builds for every sealed
 segment before it returns; afterwards a background thread builds for each segment that
-a seal or a compaction makes, and at start for those without an index file. Until a
-segment's index exists, searches read it exactly (so do they the growing segment).
+a seal makes, and at start for those without an index file; a compaction builds the
+indexes of the segments it writes before it swaps them in. Until a segment's index exists,
+searches read it exactly (so do they the growing segment).
 
 Indexes are written beside their segment (``seg-<id>.idx<index oid>``), removed with it,
 and memory-mapped back on first use.
@@ -70,6 +71,7 @@ class VectorIndexes:
         self._worker = threading.Thread(target=self._run, name="pgvecdb-index-builder", daemon=True)
         self._worker.start()
         store.add_segment_listener(self.schedule)
+        store.add_segment_preparer(self.prepare)
         for table in catalog().tables.values():
             self._size_segments(table)
         self.schedule([table.oid for table in catalog().tables.values()])
@@ -131,6 +133,19 @@ class VectorIndexes:
     def _size_segments(self, table: Table) -> None:
         indexed = any(is_searchable(table, index) for index in table.indexes)
         self._store.set_segment_rows(table.oid, INDEXED_SEGMENT_ROWS if indexed else None)
+
+    def prepare(self, table_id: int, snapshots: list[SegmentSnapshot]) -> None:
+        """Build the indexes of segments a compaction is about to swap in, so that searches
+        go on through indexes across the swap instead of reading the merged segment
+        exactly until the background builder gets to it."""
+        table = self._catalog().table_by_oid(table_id)
+        if table is None:
+            return
+        for index in table.indexes:
+            if is_searchable(table, index):
+                for snapshot in snapshots:
+                    if snapshot.sealed:
+                        self._build(table, index, snapshot)
 
     # ------------------------------------------------------------------ background
     def schedule(self, table_ids: list[int]) -> None:

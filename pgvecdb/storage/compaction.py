@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pgvecdb.engine.bitset import Bitset
-from pgvecdb.storage.api import ROWID, StorageConfig
+from pgvecdb.storage.api import ROWID, SegmentSnapshot, StorageConfig
 from pgvecdb.storage.chunk import Chunk
 from pgvecdb.storage.manifest import segment_entries, segment_entry
 from pgvecdb.storage.sealing import write_segment
@@ -88,8 +88,9 @@ def compact(store: "SegmentStore", table_ids: list[int], *, full: bool) -> None:
 
 class Compaction:
     """One table's compaction, in three steps: ``prepare`` (pick groups, under the commit
-    lock), ``merge`` (write the new segments, no lock), ``install`` (swap them in, record
-    the manifest, remove the old files). The caller holds the maintenance lock throughout."""
+    lock), ``merge`` (write the new segments and let the store's preparers build what they
+    need for them, no lock), ``install`` (swap them in, record the manifest, remove the old
+    files). The caller holds the maintenance lock throughout."""
 
     def __init__(self, store: "SegmentStore", table_id: int, state: TableState, groups: list[list[SegmentState]]) -> None:
         self.store = store
@@ -112,6 +113,10 @@ class Compaction:
         if self.store.wal is not None:
             self.store.wal.sync()  # the deletes the merge drops are durable first
         self.merged = [_merge(self.store, self.table_id, self.state, group) for group in self.groups]
+        fields = self.state.meta.fields
+        self.store.prepare_segments(self.table_id, [
+            SegmentSnapshot(new.segment.id, new.segment.sealed, new.segment.project(fields), new.deleted)
+            for new in self.merged if new is not None])
 
     def install(self) -> None:
         store, table_id = self.store, self.table_id

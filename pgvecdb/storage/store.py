@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from pgvecdb.errors import DuplicateTable, ObjectNotInPrerequisiteState, UndefinedTable
 from pgvecdb.storage import compaction, sealing
-from pgvecdb.storage.api import StorageConfig, UniqueConflict
+from pgvecdb.storage.api import SegmentSnapshot, StorageConfig, UniqueConflict
 from pgvecdb.storage.keys import UniqueIndex, first_duplicate
 from pgvecdb.storage.files import replace_atomically
 from pgvecdb.storage.layout import DataDirectory
@@ -68,6 +68,7 @@ class SegmentStore:
         self._maintenance: Maintenance | None = None
         self._closed = False
         self._segment_listeners: list[Callable[[list[int]], None]] = []
+        self._segment_preparers: list[Callable[[int, list[SegmentSnapshot]], None]] = []
         self._segment_rows: dict[int, int] = {}  # tables whose segments seal smaller
 
     @classmethod
@@ -444,6 +445,20 @@ class SegmentStore:
                 listener(table_ids)
             except Exception:
                 log.exception("a segment listener failed")
+
+    def add_segment_preparer(self, preparer: Callable[[int, list[SegmentSnapshot]], None]) -> None:
+        """Call ``preparer(table_id, segments)`` with the segments a compaction has written
+        and is about to swap in for older ones (on the compacting thread, before readers
+        can see them): what it prepares for them, such as their indexes, is ready when they
+        replace the old segments (Milvus's handoff)."""
+        self._segment_preparers.append(preparer)
+
+    def prepare_segments(self, table_id: int, segments: list[SegmentSnapshot]) -> None:
+        for preparer in self._segment_preparers:
+            try:
+                preparer(table_id, segments)
+            except Exception:
+                log.exception("a segment preparer failed")
 
     def vacuum(self, table_id: int | None = None, *, full: bool = False) -> None:
         if full:
