@@ -3,9 +3,9 @@
 Each connection hands its batches to ``BatchRunner.run`` and waits for one to finish before
 sending the next, so a session never runs two statements at once while different
 connections run in parallel on the pool. A batch the connection knows to be cheap (binding
-and running prepared ANN searches that need no DuckDB) runs inline on the loop instead:
-handing it to a thread would cost about as much as the search (DESIGN.md, "The hot path").
-The handler and its output work on either thread.
+and running prepared ANN searches that need no DuckDB) does not come here: the connection
+runs it inline on the loop (``ClientProtocol._run_inline``). The handler and its output
+work on either thread.
 """
 
 from __future__ import annotations
@@ -23,18 +23,9 @@ class BatchRunner:
     def __init__(self, max_workers: int = DEFAULT_WORKERS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pgvecdb-stmt")
 
-    def run(self, loop: asyncio.AbstractEventLoop, work: Callable[..., T], *args: object,
-            inline: bool = False) -> "asyncio.Future[T]":
-        """Run ``work(*args)`` on a worker thread (or now, on the loop's thread, when
-        ``inline``); the future completes on ``loop``."""
-        if not inline:
-            return loop.run_in_executor(self._pool, work, *args)
-        future = loop.create_future()
-        try:
-            future.set_result(work(*args))
-        except BaseException as exc:  # delivered like a worker's failure
-            future.set_exception(exc)
-        return future
+    def run(self, loop: asyncio.AbstractEventLoop, work: Callable[..., T], *args: object) -> "asyncio.Future[T]":
+        """Run ``work(*args)`` on a worker thread; the future completes on ``loop``."""
+        return loop.run_in_executor(self._pool, work, *args)
 
     def shutdown(self) -> None:
         """Wait for running batches and stop the workers."""

@@ -193,15 +193,30 @@ class ClientProtocol(asyncio.Protocol):
             return
         batch, self._inbox, self._inbox_bytes = self._inbox, [], 0
         self._busy = True
-        future = self._server.runner.run(self._loop, self._handler.handle, batch,
-                                         inline=self._handler.runs_quickly(batch))
+        if self._handler.runs_quickly(batch):
+            self._run_inline(batch)
+            return
+        future = self._server.runner.run(self._loop, self._handler.handle, batch)
         future.add_done_callback(self._batch_done)
 
+    def _run_inline(self, batch: list[Item]) -> None:
+        """Run a cheap batch now, on the loop: handing it to a thread (and a future back)
+        would cost about as much as the search (DESIGN.md, "The hot path")."""
+        try:
+            self._handler.handle(batch)
+        except Exception:
+            log.exception("connection handler failed")
+            self._handler.closed = True
+        self._after_batch()
+
     def _batch_done(self, future: "asyncio.Future[None]") -> None:
-        self._busy = False
         if future.exception() is not None:
             log.error("connection handler failed", exc_info=future.exception())
             self._handler.closed = True
+        self._after_batch()
+
+    def _after_batch(self) -> None:
+        self._busy = False
         if self._lost:
             self._release()
             return
