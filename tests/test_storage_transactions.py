@@ -235,3 +235,20 @@ def test_concurrent_writers_never_corrupt_a_table(store):
     assert not errors, errors
     expected = sorted(w * 10_000 + i for w in range(8) for i in range(250))
     assert ids(store.begin()) == expected
+
+
+def test_scans_follow_schema_changes_of_a_table_scanned_before(store):
+    """Chunks keep the projections scans ask for: a rename or a new column still shows."""
+    committed(store, T, [1, 2])
+    store.checkpoint()
+    for _ in range(2):
+        assert store.begin().scan(T, ["id", "tag"]).column_names == ["id", "tag", ROWID]
+    store.rename_column(T, "tag", "label")
+    store.add_column(T, pa.field("score", pa.float64()), pa.scalar(1.5))
+    for _ in range(2):
+        scanned = store.begin().scan(T)
+        assert scanned.column_names == ["id", "label", "v", "score", ROWID]
+        assert scanned.column("label").to_pylist() == ["x", "x"]
+        assert scanned.column("score").to_pylist() == [1.5, 1.5]
+    store.rename_column(T, "label", "tag")
+    assert store.begin().scan(T, ["tag"]).column("tag").to_pylist() == ["x", "x"]

@@ -23,8 +23,10 @@ from pgvecdb.storage.schema import FieldMeta
 
 FIELD_IDS_KEY = b"pgvecdb.field_ids"
 ROWID_FIELD = pa.field(ROWID, pa.int64(), nullable=False)
-# Projections a chunk keeps (a scan of a table asks for the same few column lists again
-# and again; a projection shares the chunk's buffers, so keeping one costs a schema).
+# Projections a chunk keeps: a scan of a table asks for the same few column lists again
+# and again, and a projection of stored fields shares the chunk's buffers, so keeping one
+# costs a schema. Projections that fill a field added after the chunk was written are not
+# kept (the fill may be a whole column).
 KEPT_PROJECTIONS = 8
 
 
@@ -72,23 +74,27 @@ class Chunk:
         key = tuple(fields)
         found = self._projections.get(key)
         if found is None:
-            if len(self._projections) >= KEPT_PROJECTIONS:
-                self._projections.clear()
-            found = self._projections[key] = self._project(key)
+            found, filled = self._project(key)
+            if not filled:
+                if len(self._projections) >= KEPT_PROJECTIONS:
+                    self._projections.clear()
+                self._projections[key] = found
         return found
 
-    def _project(self, fields: Sequence[FieldMeta]) -> pa.Table:
+    def _project(self, fields: Sequence[FieldMeta]) -> tuple[pa.Table, bool]:
+        """The projection, and whether it fills a field the chunk does not store."""
         positions = {field_id: i for i, field_id in enumerate(self.field_ids)}
-        columns = []
+        columns, filled = [], False
         for meta in fields:
             position = positions.get(meta.id)
             if position is None:
                 columns.append(meta.fill_column(self.num_rows))
+                filled = True
             else:
                 columns.append(self.data.column(position))
         columns.append(self.data.column(self.data.num_columns - 1))
         schema = pa.schema([f.field for f in fields] + [ROWID_FIELD])
-        return pa.Table.from_arrays(columns, schema=schema)
+        return pa.Table.from_arrays(columns, schema=schema), filled
 
 
 def _with_field_ids(schema: pa.Schema, field_ids: tuple[int, ...]) -> pa.Schema:

@@ -123,10 +123,11 @@ class Compaction:
         with store.commit_lock:
             current = store.tables.get(table_id)
             locked = _locked_segments(store, table_id)
-            applied = []
+            applied, discarded = [], False
             for group, new in zip(self.groups, self.merged):
                 if current is None or not _still_free(current, group, locked):
                     _discard(store, table_id, new)
+                    discarded = discarded or new is not None
                     continue
                 new = _carry_deletes(current, group, new)
                 current = current.with_segments_replaced({s.segment.id for s in group}, [new] if new else [])
@@ -134,6 +135,8 @@ class Compaction:
             if applied:
                 store.set_table(table_id, current)
         if not applied:
+            if discarded:  # what the preparers built for the discarded segments can go
+                store.segments_changed([table_id])
             return
         store.persist(lambda doc: _record(doc, table_id, applied))
         if store.directory is not None:

@@ -434,7 +434,8 @@ class SegmentStore:
 
     def add_segment_listener(self, listener: Callable[[list[int]], None]) -> None:
         """Call ``listener(table_ids)`` whenever tables gain sealed segments or lose some
-        to compaction (from the thread that did it; it must return quickly)."""
+        to compaction, or a compaction discards segments it had prepared (from the thread
+        that did it; it must return quickly)."""
         self._segment_listeners.append(listener)
 
     def segments_changed(self, table_ids: list[int]) -> None:
