@@ -208,3 +208,30 @@ def test_a_table_can_seal_smaller_segments_which_compaction_keeps(tmp_path):
         assert store.tables[T].growing.segment.num_rows == 2000
     finally:
         store.close()
+
+
+def test_preparers_see_the_merged_segments_before_readers_do(store):
+    """A compaction hands its new segments to the store's preparers before it installs
+    them, without the maintenance lock: a truncate that lands meanwhile wins, the merged
+    segment is discarded with its files and the listeners hear of it."""
+    load(store, range(8000))
+    store.checkpoint()
+    delete_where(store, lambda ids: pc.less(ids, 3000))
+    old_segments = {s.segment.id for s in store.tables[T].sealed}
+    prepared, changed, truncated = [], [], []
+
+    def preparer(table_id, segments):
+        assert {s.segment.id for s in store.tables[T].sealed} == old_segments  # not yet visible
+        prepared.extend(s.segment_id for s in segments)
+        assert min(segments[0].data.column("id").to_pylist()) == 3000  # the deleted rows are gone
+        truncate = threading.Thread(target=store.truncate_table, args=(T,))  # takes the maintenance lock
+        truncate.start()
+        truncate.join(timeout=30)
+        truncated.append(not truncate.is_alive())
+
+    store.add_segment_preparer(preparer)
+    store.add_segment_listener(changed.extend)
+    store.vacuum(T)
+    assert prepared and truncated == [True] and changed == [T]
+    assert len(store.begin().scan(T)) == 0
+    assert not [name for name in table_files(store) if name.startswith(f"seg-{prepared[0]}.")]

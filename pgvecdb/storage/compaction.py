@@ -78,19 +78,25 @@ def needs_compaction(state: TableState, config: StorageConfig, max_rows: int | N
 
 
 def compact(store: "SegmentStore", table_ids: list[int], *, full: bool) -> None:
-    with store.maintenance_lock:
-        for table_id in table_ids:
+    for table_id in table_ids:
+        with store.maintenance_lock:
             job = Compaction.prepare(store, table_id, full=full)
-            if job is not None:
-                job.merge()
-                job.install()
+            if job is None:
+                continue
+            job.merge()
+        job.prepare_new_segments()
+        with store.maintenance_lock:
+            job.install()
 
 
 class Compaction:
-    """One table's compaction, in three steps: ``prepare`` (pick groups, under the commit
-    lock), ``merge`` (write the new segments and let the store's preparers build what they
-    need for them, no lock), ``install`` (swap them in, record the manifest, remove the old
-    files). The caller holds the maintenance lock throughout."""
+    """One table's compaction, in four steps: ``prepare`` (pick groups, under the commit
+    lock), ``merge`` (write the new segments, no lock), ``prepare_new_segments`` (the
+    store's preparers build what they need for them, such as indexes), ``install`` (swap
+    them in, record the manifest, remove the old files). The caller holds the maintenance
+    lock for the first two steps and for the last, not while the preparers work: nothing
+    else sees the new segments until ``install``, which discards a group that changed
+    meanwhile (another compaction, a truncate, a dropped table)."""
 
     def __init__(self, store: "SegmentStore", table_id: int, state: TableState, groups: list[list[SegmentState]]) -> None:
         self.store = store
@@ -113,6 +119,8 @@ class Compaction:
         if self.store.wal is not None:
             self.store.wal.sync()  # the deletes the merge drops are durable first
         self.merged = [_merge(self.store, self.table_id, self.state, group) for group in self.groups]
+
+    def prepare_new_segments(self) -> None:
         fields = self.state.meta.fields
         self.store.prepare_segments(self.table_id, [
             SegmentSnapshot(new.segment.id, new.segment.sealed, new.segment.project(fields), new.deleted)
