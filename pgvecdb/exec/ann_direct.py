@@ -15,9 +15,10 @@ from pgvecdb.exec import ann_scan
 from pgvecdb.exec.ann_operands import offset_of, operand_value
 from pgvecdb.exec.functions.pgvector import LIBRARY
 from pgvecdb.exec.result import ColumnInfo, Result
-from pgvecdb.exec.rows import codec_of
+from pgvecdb.exec.rows import codec_of, storage_schema
 from pgvecdb.planner.rules.ann_direct import DirectSearch
 from pgvecdb.planner.translate import DuckQuery
+from pgvecdb.storage.api import SegmentSnapshot
 from pgvecdb.types.typeref import TypeRef, duck_type
 
 _KERNELS = {udf.name.upper(): udf.kernel for udf in LIBRARY.udfs}
@@ -26,24 +27,25 @@ _KERNELS = {udf.name.upper(): udf.kernel for udf in LIBRARY.udfs}
 def run_direct(search: DirectSearch, query: DuckQuery, bound: list[object], ctx,
                describe) -> Result:
     scan = search.scan
-    name = next(n for n, ref in query.relations.items() if ref.ann is scan)
-    wanted = [c for c in search.outputs if c] + ([scan.index.columns[0]] if None in search.outputs else [])
-    rows = ann_scan.ann_rows(scan, bound, ctx, ctx.ann_stats.get(name), list(dict.fromkeys(wanted)))
+    snapshots, hits = ann_scan.ann_hits(scan, bound, ctx, ctx.ann_stats.get(search.relation), search.columns_read)
     offset = offset_of(scan, bound, ctx)
     if offset:
-        rows = rows.slice(offset)
-    arrays = [_output(search, column, rows, bound, ctx) for column in search.outputs]
+        hits = ann_scan.Hits(hits.distances[offset:], hits.segments[offset:], hits.positions[offset:],
+                             hits.single_segment)
+    arrays = [_output(search, column, snapshots, hits, bound, ctx) for column in search.outputs]
     names = query.column_names or [c or "?column?" for c in search.outputs]
     table = pa.Table.from_arrays(arrays, names=names)
     return Result(tag=f"SELECT {table.num_rows}", columns=_columns(search, query, describe), table=table)
 
 
-def _output(search: DirectSearch, column: str | None, rows: pa.Table, bound: list[object], ctx) -> pa.Array:
+def _output(search: DirectSearch, column: str | None, snapshots: list[SegmentSnapshot], hits: ann_scan.Hits,
+            bound: list[object], ctx) -> pa.Array:
     scan = search.scan
     key = scan.index.columns[0]
     name = key if column is None else column
     definition = scan.table.column(name)
-    values = rows.column(name).combine_chunks()
+    values = ann_scan.gathered(snapshots, hits, name) if snapshots else \
+        pa.array([], storage_schema(scan.table).field(name).type)
     duck_values = codec_of(definition).to_duck(values, definition.typmod)
     if column is not None:
         return duck_values

@@ -52,10 +52,14 @@ class AnnStats:
 
 
 @dataclass
-class _Hits:
+class Hits:
+    """Rows a search found, nearest first: their distances, segments (indexes into the
+    snapshots searched) and positions within those segments."""
+
     distances: np.ndarray
-    segments: np.ndarray  # index into the snapshots
+    segments: np.ndarray
     positions: np.ndarray
+    single_segment: bool = False  # every row is from one segment
 
 
 def search_params(setting) -> SearchParams:
@@ -75,24 +79,44 @@ def applies(scan: AnnScan, setting) -> bool:
     return scan.limit is not None or scan.radius is not None or (setting("enable_seqscan") or "on") == "off"
 
 
-def ann_rows(scan: AnnScan, bound: list[object], ctx, stats: AnnStats | None = None,
-             columns: list[str] | None = None) -> pa.Table:
-    """The rows of ``scan``'s table that the search finds, nearest first: storage columns
-    (all, or ``columns`` and those the search itself reads) and ROWID. ``stats``, when
-    given, records what the search did."""
+def ann_rows(scan: AnnScan, bound: list[object], ctx, stats: AnnStats | None = None) -> pa.Table:
+    """The rows of ``scan``'s table that the search finds, nearest first: every storage
+    column and ROWID. ``stats``, when given, records what the search did."""
+    snapshots, hits = ann_hits(scan, bound, ctx, stats)
+    return _gather(scan, snapshots, hits)
+
+
+def ann_hits(scan: AnnScan, bound: list[object], ctx, stats: AnnStats | None = None,
+             columns: list[str] | None = None) -> tuple[list[SegmentSnapshot], Hits]:
+    """The search alone: the segments it read (with every storage column, or ``columns``
+    and those the search itself reads) and the rows it found in them, nearest first."""
     snapshots = ctx.txn.scan_segments(scan.table.oid, _columns_read(scan, columns))
     started = time.perf_counter()
     excluded = excluded_rows(scan, snapshots, bound, ctx)
     filtered = time.perf_counter()
     hits = _search(scan, snapshots, excluded, bound, ctx, stats)
-    rows = _gather(scan, snapshots, hits, columns)
     if stats is not None:
         stats.rows = sum(s.data.num_rows for s in snapshots)
         stats.kept = sum(e.size - e.count() for e in excluded)
         stats.filter_ms = (filtered - started) * 1000
         stats.search_ms = (time.perf_counter() - filtered) * 1000
-        stats.returned = rows.num_rows
-    return rows
+        stats.returned = len(hits.positions)
+    return snapshots, hits
+
+
+def gathered(snapshots: list[SegmentSnapshot], hits: Hits, column: str) -> pa.Array:
+    """One column of the rows ``hits`` names, in their order."""
+    if not len(hits.positions):
+        return pa.array([], snapshots[0].data.schema.field(column).type)
+    first = hits.segments[0]
+    if hits.single_segment or (hits.segments == first).all():
+        return _taken(snapshots[first].data.column(column), hits.positions)
+    pieces, order = [], []
+    for number in np.unique(hits.segments):
+        mine = np.flatnonzero(hits.segments == number)
+        pieces.append(_taken(snapshots[number].data.column(column), hits.positions[mine]))
+        order.append(mine)
+    return pa.concat_arrays(pieces).take(pa.array(np.argsort(np.concatenate(order))))
 
 
 def _columns_read(scan: AnnScan, columns: list[str] | None) -> list[str] | None:
@@ -104,7 +128,7 @@ def _columns_read(scan: AnnScan, columns: list[str] | None) -> list[str] | None:
 
 # ------------------------------------------------------------------ the search
 def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bitset], bound: list[object],
-            ctx, stats: AnnStats | None) -> _Hits:
+            ctx, stats: AnnStats | None) -> Hits:
     spec = ctx.vector_indexes.spec(scan.table, scan.index)
     query = query_vector(scan, spec, bound, ctx)
     limit, offset = integer_value(scan.limit, bound, ctx, "LIMIT"), integer_value(scan.offset, bound, ctx, "OFFSET") or 0
@@ -112,12 +136,12 @@ def _search(scan: AnnScan, snapshots: list[SegmentSnapshot], excluded: list[Bits
     k = None if limit is None or not scan.ordered else limit + offset
     radius = operand_value(scan.radius, bound, ctx) if scan.radius is not None else None
     if scan.radius is not None and radius is None:
-        return _Hits(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        return Hits(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     params = ctx.search_params() if ctx.search_params is not None else search_params(ctx.setting)
     parts = []
     for number, (snapshot, bitset) in enumerate(zip(snapshots, excluded)):
         distances, positions = _search_segment(scan, spec, snapshot, bitset, query, k, radius, params, ctx, stats)
-        parts.append(_Hits(distances, np.full(len(positions), number, dtype=np.int64), positions))
+        parts.append(Hits(distances, np.full(len(positions), number, dtype=np.int64), positions))
     return _nearest(parts, k)
 
 
@@ -175,18 +199,18 @@ def _any_rows(bitset: Bitset, skipped: Bitset | None, wanted: int) -> tuple[np.n
     return np.full(len(positions), np.nan), positions
 
 
-def _nearest(parts: list[_Hits], k: int | None) -> _Hits:
+def _nearest(parts: list[Hits], k: int | None) -> Hits:
     """The ``k`` nearest of the segments' answers (each already nearest first)."""
     if len(parts) == 1:
         part = parts[0]
-        return part if k is None else _Hits(part.distances[:k], part.segments[:k], part.positions[:k])
+        return Hits(part.distances[:k], part.segments[:k], part.positions[:k], single_segment=True)
     distances = np.concatenate([p.distances for p in parts]) if parts else np.empty(0)
     segments = np.concatenate([p.segments for p in parts]) if parts else np.empty(0, dtype=np.int64)
     positions = np.concatenate([p.positions for p in parts]) if parts else np.empty(0, dtype=np.int64)
     order = np.argsort(np.where(np.isnan(distances), np.inf, distances), kind="stable")
     if k is not None:
         order = order[:k]
-    return _Hits(distances[order], segments[order], positions[order])
+    return Hits(distances[order], segments[order], positions[order])
 
 
 def estimate(scan: AnnScan, bound: list[object], ctx) -> AnnStats:
@@ -211,37 +235,24 @@ def estimate(scan: AnnScan, bound: list[object], ctx) -> AnnStats:
     return stats
 
 
-def _take(table: pa.Table, positions: np.ndarray) -> pa.Table:
-    """``table.take(positions)``, with numpy for plain numeric columns without NULLs (a
+def _taken(column: pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
+    """``column.take(positions)``, with numpy for a plain numeric column without NULLs (a
     few rows out of a segment: Arrow's kernel costs more to call than to run)."""
-    columns = []
-    for column in table.columns:
-        chunk = column.chunks[0] if column.num_chunks == 1 else None
-        if chunk is not None and not chunk.null_count and (pa.types.is_integer(chunk.type)
-                                                            or pa.types.is_floating(chunk.type)):
-            columns.append(pa.array(chunk.to_numpy()[positions], type=chunk.type))
-        else:
-            columns.append(column.take(positions))
-    return pa.Table.from_arrays(columns, schema=table.schema)
+    if column.num_chunks == 1:
+        chunk = column.chunk(0)
+        kind = chunk.type
+        if not chunk.null_count and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            return pa.array(chunk.to_numpy()[positions], type=kind)
+        return chunk.take(positions)
+    return column.take(positions).combine_chunks()
 
 
-def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: _Hits, columns: list[str] | None) -> pa.Table:
-    """The rows ``hits`` name, in their order (``columns`` and ROWID, or all)."""
+def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: Hits) -> pa.Table:
+    """The rows ``hits`` name, in their order: every storage column and ROWID."""
     if not len(hits.positions):
         empty = storage_schema(scan.table).empty_table()
         return empty.append_column(ROWID, pa.array([], pa.int64()))
-    wanted = None if columns is None else [*columns, ROWID]
-    first = hits.segments[0]
-    if (hits.segments == first).all():
-        data = snapshots[first].data
-        return _take(data if wanted is None else data.select(wanted), hits.positions)
-    pieces = []
-    for number in np.unique(hits.segments):
-        mine = hits.segments == number
-        data = snapshots[number].data if wanted is None else snapshots[number].data.select(wanted)
-        pieces.append((np.flatnonzero(mine), data.take(hits.positions[mine])))
-    rows = pa.concat_tables([p[1] for p in pieces]) if len(pieces) > 1 else pieces[0][1]
-    order = np.argsort(np.concatenate([p[0] for p in pieces]))
-    return rows.take(pa.array(order)) if len(pieces) > 1 else rows
+    schema = snapshots[0].data.schema
+    return pa.Table.from_arrays([gathered(snapshots, hits, name) for name in schema.names], schema=schema)
 
 

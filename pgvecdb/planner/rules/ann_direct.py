@@ -10,7 +10,7 @@ runs in DuckDB over the rows the ANN operator finds (rules/ann_search).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
@@ -33,12 +33,20 @@ class DirectSearch:
     """A SELECT that the ANN operator answers alone, without DuckDB: its columns are the
     table's or the distance it orders by, its WHERE is a ``Predicate`` and it orders by
     the distance only. ``outputs``: per result column, a column name or None for the
-    distance (computed by ``distance_function``, the DuckDB UDF of the operator)."""
+    distance (computed by ``distance_function``, the DuckDB UDF of the operator).
+    ``relation`` names the ANN relation in the query; ``columns_read`` are the table's
+    columns the outputs need (the indexed one too, for the distance)."""
 
     scan: AnnScan
     outputs: list[str | None]
     distance_function: str
     query_on_left: bool
+    relation: str
+    columns_read: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        wanted = [c for c in self.outputs if c] + ([self.scan.index.columns[0]] if None in self.outputs else [])
+        self.columns_read = list(dict.fromkeys(wanted))
 
 
 def direct_search(tree: exp.Expression, relations: dict) -> DirectSearch | None:
@@ -63,7 +71,7 @@ def direct_search(tree: exp.Expression, relations: dict) -> DirectSearch | None:
             return None
         scan.predicate = predicate
     query_on_left = not _is_column_side(key.expressions[0], scan)
-    return DirectSearch(scan, outputs, key.name, query_on_left)
+    return DirectSearch(scan, outputs, key.name, query_on_left, source.name)
 
 
 def _is_column_side(node: exp.Expression, scan: AnnScan) -> bool:
