@@ -68,6 +68,22 @@ def test_float_text_is_postgres_shortest(type_: pa.DataType, cases: list[tuple[f
     assert float_text(pa.array(values, type_)).to_pylist() == [t for _, t in cases] + [None]
 
 
+def test_a_few_float8_values_encode_as_a_whole_column_does() -> None:
+    """Up to 64 float8 values are written through Python's repr: the same text as the
+    column path's, whatever the magnitude, sign, NULL or special value."""
+    rng = np.random.default_rng(3)
+    values = list(rng.standard_normal(6000) * 10.0 ** rng.integers(-8, 14, 6000))
+    values[::97] = [v for v, _ in FLOAT8_CASES] * (len(values[::97]) // len(FLOAT8_CASES)) + \
+        [None] * (len(values[::97]) % len(FLOAT8_CASES))
+    codec = codec_for(OID["float8"])
+    for start in range(0, len(values), 40):
+        column = pa.array(values[start:start + 40], pa.float64())
+        whole = float_text(column).cast(pa.binary()).to_pylist()
+        assert codec.encode_text(column) == whole
+        for value, text in zip(column.to_pylist(), whole):  # one at a time: the few-rows path on each
+            assert codec.encode_text(pa.array([value], pa.float64())) == [text]
+
+
 def test_float_text_with_extra_float_digits_zero_uses_dbl_dig() -> None:
     column = pa.array([0.1 + 0.2, 1e100, 2.5], pa.float64())
     assert texts("float8", column, FormatOptions(extra_float_digits=0)) == ["0.3", "1e+100", "2.5"]

@@ -117,6 +117,29 @@ def float_text(column: pa.Array, *, extra_float_digits: int = 1) -> pa.Array:
     return pc.replace_with_mask(shortest, pa.array(mask), pa.array(fixed, pa.string()))
 
 
+# Between these magnitudes (and at zero) the shortest round-trip digits are written in
+# plain notation by PostgreSQL, Arrow and Python's repr alike (see float_text).
+_PLAIN_FLOAT8 = (1.01e-4, 0.99e10)
+
+
+def _few_float8_texts(values: list[float | None]) -> list[bytes | None] | None:
+    """float_text of a few float8 values through Python's repr (the same shortest digits,
+    without Arrow's fixed cost); None when a value needs PostgreSQL's exponent notation or
+    is not finite."""
+    low, high = _PLAIN_FLOAT8
+    texts: list[bytes | None] = []
+    for value in values:
+        if value is None:
+            texts.append(None)
+            continue
+        magnitude = abs(value)
+        if not (magnitude == 0 or low <= magnitude < high):  # NaN fails both
+            return None
+        text = repr(value)
+        texts.append((text[:-2] if text.endswith(".0") else text).encode())
+    return texts
+
+
 def _float_text_fixed_precision(column: pa.Array, single: bool, extra_float_digits: int) -> pa.Array:
     """The '%.*g' output PostgreSQL uses when extra_float_digits <= 0."""
     precision = max(1, (FLOAT4_DIGITS if single else FLOAT8_DIGITS) + extra_float_digits)
@@ -319,6 +342,10 @@ class FloatCodec(FixedWidthNumberCodec):
             raise NumericValueOutOfRange("value out of range: underflow")
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
+        if self.width == 8 and len(column) <= FEW_ROWS and options.extra_float_digits > 0:
+            found = _few_float8_texts(column.cast(pa.float64()).to_pylist())
+            if found is not None:
+                return found
         return utf8_values(float_text(column.cast(self.arrow_type), extra_float_digits=options.extra_float_digits))
 
     def decode_text(self, text: str, typmod: int = -1, *, options: FormatOptions = DEFAULT_OPTIONS) -> float:
