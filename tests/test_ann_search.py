@@ -284,6 +284,27 @@ def test_distance_in_the_select_list_is_exact_and_ascending(vconn, unique_name, 
     assert found == sorted(found)
 
 
+@pytest.mark.parametrize("opclass, op", [("vector_l2_ops", "<->"), ("vector_ip_ops", "<#>"),
+                                        ("vector_cosine_ops", "<=>"), ("vector_l1_ops", "<+>")])
+def test_a_plain_search_returns_the_distance_the_operator_computes(vconn, unique_name, opclass, op):
+    """The distance a search without DuckDB returns is, bit for bit, what the operator
+    itself computes for that row (through DuckDB), with the query on either side."""
+    table = unique_name("samedist")
+    rng = np.random.default_rng(8)
+    load(vconn, table, list(background(rng, 500)))
+    vconn.execute(f"CREATE INDEX ON {table} USING hnsw (embedding {opclass})")
+    query = rng.uniform(-10, 10, DIM).astype(np.float32)
+    for left, right in (("embedding", "%(q)s"), ("%(q)s", "embedding")):
+        sql = f"SELECT id, {left} {op} {right} AS d FROM {table} ORDER BY {left} {op} {right} LIMIT 5"
+        assert "without DuckDB" in vconn.execute("EXPLAIN " + sql, {"q": query}).fetchone()[0]
+        rows = vconn.execute(sql, {"q": query}).fetchall()
+        assert len(rows) == 5
+        for row_id, d in rows:
+            computed = vconn.execute(f"SELECT {left} {op} {right} FROM {table} WHERE id = %(id)s",
+                                     {"q": query, "id": row_id}).fetchone()[0]
+            assert d == computed
+
+
 def test_offset_skips_the_first_ranks_of_the_exact_order(vconn, unique_name):
     table = unique_name("offset")
     rng = np.random.default_rng(7)

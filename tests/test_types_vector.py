@@ -16,7 +16,7 @@ from pgvecdb.types import registry
 from pgvecdb.types.codecs import codec_for
 from pgvecdb.types.halfvec import format_halfvec, parse_halfvec
 from pgvecdb.types.sparsevec import SparseVector, format_sparsevec, parse_sparsevec
-from pgvecdb.types.vector import format_float4, format_vector, parse_vector
+from pgvecdb.types.vector import float4_texts, format_float4, format_vector, join_float4_texts, parse_vector
 
 # (input, output) pairs from pgvector's test/expected/vector_type.out
 VECTOR_OUTPUTS = [
@@ -363,3 +363,18 @@ def test_the_first_non_finite_value_names_the_error() -> None:
     wire = Vector([float("inf"), float("nan")]).to_binary()
     with pytest.raises(PgError, match="infinite value not allowed in vector"):
         codec.decode_binary(wire)
+
+
+def test_float4_texts_agree_with_numpy_shortest_digits_in_postgres_notation():
+    """Vector elements are written by Arrow's shortest formatting; numpy's Dragon4, with
+    PostgreSQL's notation applied by join_float4_texts, is the independent reference."""
+    rng = np.random.default_rng(4)
+    values = np.concatenate([
+        rng.standard_normal(20_000).astype(np.float32) * (10.0 ** rng.integers(-8, 9, 20_000)).astype(np.float32),
+        np.array([0, -0.0, 1, 1e-4, 9.99e-5, 1.0001e-4, 1e6, 999999, 123456, 1234567, 3.4028235e38, 1.4e-45,
+                  0.1, 1 / 3], dtype=np.float32),
+    ])
+    for start in range(0, len(values), 100):
+        chunk = values[start:start + 100]
+        reference = join_float4_texts(chunk.astype(str).tolist())
+        assert join_float4_texts(float4_texts(chunk)) == reference

@@ -9,6 +9,7 @@ function — so that a prepared search costs the search and not a DuckDB query (
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from pgvecdb.exec import ann_scan
@@ -19,7 +20,9 @@ from pgvecdb.exec.rows import codec_of, storage_schema
 from pgvecdb.planner.rules.ann_direct import DirectSearch
 from pgvecdb.planner.translate import DuckQuery
 from pgvecdb.storage.api import SegmentSnapshot
+from pgvecdb.types.registry import VECTOR_TAG
 from pgvecdb.types.typeref import TypeRef, duck_type
+from pgvecdb.types.vector import FloatLists
 
 _KERNELS = {udf.name.upper(): udf.kernel for udf in LIBRARY.udfs}
 
@@ -46,15 +49,34 @@ def _output(search: DirectSearch, column: str | None, snapshots: list[SegmentSna
     definition = scan.table.column(name)
     values = ann_scan.gathered(snapshots, hits, name) if snapshots else \
         pa.array([], storage_schema(scan.table).field(name).type)
-    duck_values = codec_of(definition).to_duck(values, definition.typmod)
     if column is not None:
-        return duck_values
+        return codec_of(definition).to_duck(values, definition.typmod)
     query = operand_value(scan.query, bound, ctx)
     if query is None:
-        return pa.nulls(len(duck_values), pa.float64())
-    queries = pa.array([query] * len(duck_values), type=duck_values.type)
-    operands = (queries, duck_values) if search.query_on_left else (duck_values, queries)
-    return _KERNELS[search.distance_function.upper()](*operands)
+        return pa.nulls(len(values), pa.float64())
+    operands = _float4_rows(values, query)
+    if operands is None:
+        duck_values = codec_of(definition).to_duck(values, definition.typmod)
+        operands = (duck_values, pa.array([query] * len(duck_values), type=duck_values.type))
+    return _KERNELS[search.distance_function.upper()](*(operands[::-1] if search.query_on_left else operands))
+
+
+def _float4_rows(values: pa.Array, query: object) -> tuple[FloatLists, FloatLists] | None:
+    """The rows found and the query vector, repeated, as the dense kernels' float4 rows,
+    straight from a ``vector`` column's storage (no DuckDB representation in between);
+    None for other types, or a query of other dimensions (the kernel reports those)."""
+    kind = values.type
+    if not (isinstance(query, dict) and VECTOR_TAG in query and pa.types.is_fixed_size_list(kind)
+            and kind.value_type == pa.float32() and not values.null_count):
+        return None
+    dim, count = kind.list_size, len(values)
+    vector = np.asarray(query[VECTOR_TAG], dtype=np.float32)
+    if vector.shape != (dim,):
+        return None
+    flat = values.values.to_numpy()[values.offset * dim:(values.offset + count) * dim]
+    offsets = np.arange(count + 1, dtype=np.int64) * dim
+    valid = np.ones(count, dtype=bool)
+    return FloatLists(offsets, flat, valid), FloatLists(offsets, np.tile(vector, count), valid)
 
 
 def _columns(search: DirectSearch, query: DuckQuery, describe) -> list[ColumnInfo]:

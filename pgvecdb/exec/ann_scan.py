@@ -236,15 +236,27 @@ def estimate(scan: AnnScan, bound: list[object], ctx) -> AnnStats:
 
 
 def _taken(column: pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
-    """``column.take(positions)``, with numpy for a plain numeric column without NULLs (a
-    few rows out of a segment: Arrow's kernel costs more to call than to run)."""
-    if column.num_chunks == 1:
-        chunk = column.chunk(0)
-        kind = chunk.type
-        if not chunk.null_count and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-            return pa.array(chunk.to_numpy()[positions], type=kind)
+    """``column.take(positions)``, with numpy for a numeric column, or a fixed-size list
+    of numbers (a vector), without NULLs: a few rows out of a segment, for which Arrow's
+    kernel costs more to call than to run."""
+    if column.num_chunks != 1:
+        return column.take(positions).combine_chunks()
+    chunk = column.chunk(0)
+    kind = chunk.type
+    if chunk.null_count:
         return chunk.take(positions)
-    return column.take(positions).combine_chunks()
+    if _numeric(kind):
+        return pa.array(chunk.to_numpy()[positions], type=kind)
+    if pa.types.is_fixed_size_list(kind) and _numeric(kind.value_type):
+        values = chunk.flatten()
+        if not values.null_count:
+            rows = values.to_numpy().reshape(-1, kind.list_size)[positions]
+            return pa.FixedSizeListArray.from_arrays(pa.array(rows.ravel(), type=kind.value_type), type=kind)
+    return chunk.take(positions)
+
+
+def _numeric(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
 
 
 def _gather(scan: AnnScan, snapshots: list[SegmentSnapshot], hits: Hits) -> pa.Table:

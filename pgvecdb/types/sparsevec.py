@@ -36,7 +36,7 @@ from pgvecdb.types.vector import (
     invalid_syntax,
     join_float4_texts,
     null_mask,
-    numpy_float4_texts,
+    float4_texts,
     offsets_from_lengths,
     read_float4,
     validity,
@@ -199,7 +199,7 @@ def _skip_space(text: str, pos: int) -> int:
 
 def format_sparsevec(vector: SparseVector) -> str:
     """As sparsevec_out prints it: ``{1:1.5,3:2}/5``."""
-    return _format(vector.indices.tolist(), numpy_float4_texts(vector.values), vector.dim)
+    return _format(vector.indices.tolist(), float4_texts(vector.values), vector.dim)
 
 
 def _format(indices: list[int], value_texts: list[str], dim: int) -> str:
@@ -345,7 +345,7 @@ class SparsevecCodec(Codec):
 
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         sparse = self._untag(column)
-        texts = numpy_float4_texts(sparse.values)
+        texts = float4_texts(sparse.values)
         indices = sparse.indices.tolist()
         offsets = sparse.offsets.tolist()
         dims = sparse.dims.tolist()

@@ -35,6 +35,7 @@ from pgvecdb.errors import (
 )
 from pgvecdb.types import registry
 from pgvecdb.types.codecs import DEFAULT_OPTIONS, Codec, FormatOptions, register
+from pgvecdb.types.numeric import float_text
 
 VECTOR_MAX_DIM = 16000
 
@@ -185,17 +186,18 @@ def float4_values_from_doubles(doubles: np.ndarray) -> tuple[np.ndarray, np.ndar
 _JUST_UNDER_1E_MINUS_4 = re.compile(r"(?<![0-9.])(-?)([0-9])(?:\.([0-9]+))?e-04(?=,)")
 
 
-def numpy_float4_texts(values: np.ndarray) -> list[str]:
-    """numpy's shortest round-trip text of each float4 (``join_float4_texts`` makes it
-    PostgreSQL's)."""
-    return np.asarray(values, dtype=np.float32).astype(str).tolist()
+def float4_texts(values: np.ndarray) -> list[str]:
+    """PostgreSQL's shortest round-trip text of each float4 (float_to_shortest_decimal, as
+    vector_out writes elements), through Arrow's vectorised shortest formatting: numpy's
+    Dragon4 costs about 0.5 us a value."""
+    return float_text(pa.array(np.asarray(values, dtype=np.float32), pa.float32()), extra_float_digits=1).to_pylist()
 
 
 def join_float4_texts(texts: list[str]) -> str:
-    """Texts from ``numpy_float4_texts`` joined with commas, as PostgreSQL prints floats.
+    """Float texts joined with commas, as PostgreSQL prints them.
 
-    PostgreSQL's float_to_shortest_decimal and numpy give the same shortest digits; they
-    differ only in numpy printing ``1.0`` for ``1`` and writing values just under 1e-4 as
+    Texts from ``float4_texts`` are PostgreSQL's already. Texts in numpy's notation are
+    fixed here: numpy prints ``1.0`` for ``1`` and writes values just under 1e-4 as
     ``1e-04`` (PostgreSQL uses fixed notation for decimal exponents -4..5). Fixing the
     joined text is much faster than fixing each number.
     """
@@ -213,7 +215,7 @@ def _fixed_notation_e_minus_4(match: re.Match[str]) -> str:
 
 def format_float4(value: float) -> str:
     """One float4 as PostgreSQL prints it."""
-    return join_float4_texts(numpy_float4_texts(np.array([value], dtype=np.float32)))
+    return join_float4_texts(float4_texts(np.array([value], dtype=np.float32)))
 
 
 # --------------------------------------------------------------------------------------
@@ -304,7 +306,7 @@ def _parse_dense_rows(literals: Sequence[str], type_name: str, max_dim: int) -> 
 
 
 def format_dense(values: np.ndarray) -> str:
-    return "[" + join_float4_texts(numpy_float4_texts(values)) + "]"
+    return "[" + join_float4_texts(float4_texts(values)) + "]"
 
 
 def parse_vector(text: str, typmod: int = -1) -> np.ndarray:
@@ -544,7 +546,7 @@ class DenseVectorCodec(Codec):
     def encode_text(self, column: pa.Array, *, options: FormatOptions = DEFAULT_OPTIONS) -> list[bytes | None]:
         child, valid = untagged(column)
         lists = float_lists(child)
-        texts = numpy_float4_texts(lists.values)
+        texts = float4_texts(lists.values)
         offsets = lists.offsets.tolist()
         return [
             ("[" + join_float4_texts(texts[offsets[i]:offsets[i + 1]]) + "]").encode()

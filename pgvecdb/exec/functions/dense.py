@@ -30,7 +30,7 @@ from pgvecdb.types.vector import (
     float_lists,
     join_float4_texts,
     list_array,
-    numpy_float4_texts,
+    float4_texts,
     offsets_from_lengths,
     overflow_error,
     parse_dense_column,
@@ -46,8 +46,11 @@ NULL_VALUE_NOT_ALLOWED = "22004"
 # --------------------------------------------------------------------------------------
 
 
-def rows(column: pa.Array) -> FloatLists:
-    """A tagged dense column as compact float4 rows (null rows empty and not valid)."""
+def rows(column: pa.Array | FloatLists) -> FloatLists:
+    """A tagged dense column as compact float4 rows (null rows empty and not valid). Rows
+    already in that form (a caller that holds them as numpy) are taken as they are."""
+    if isinstance(column, FloatLists):
+        return column
     child, valid = untagged(column)
     lists = float_lists(child)
     return FloatLists(lists.offsets, lists.values, lists.valid & valid).compacted()
@@ -291,7 +294,7 @@ def from_text(kind: DenseKind, text: pa.Array, typmod: pa.Array) -> pa.Array:
 def to_text(kind: DenseKind, v: pa.Array, _typmod: pa.Array) -> pa.Array:
     """vector / halfvec -> text (the typmod of the text is not applied)."""
     lists = rows(v)
-    texts = numpy_float4_texts(lists.values)
+    texts = float4_texts(lists.values)
     bounds = lists.offsets.tolist()
     return pa.array(
         ["[" + join_float4_texts(texts[bounds[i]:bounds[i + 1]]) + "]" for i in range(len(lists))],
