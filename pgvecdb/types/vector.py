@@ -183,9 +183,6 @@ def float4_values_from_doubles(doubles: np.ndarray) -> tuple[np.ndarray, np.ndar
 # float4 text output: PostgreSQL's float_to_shortest_decimal
 # --------------------------------------------------------------------------------------
 
-_JUST_UNDER_1E_MINUS_4 = re.compile(r"(?<![0-9.])(-?)([0-9])(?:\.([0-9]+))?e-04(?=,)")
-
-
 def float4_texts(values: np.ndarray) -> list[str]:
     """PostgreSQL's shortest round-trip text of each float4 (float_to_shortest_decimal, as
     vector_out writes elements), through Arrow's vectorised shortest formatting: numpy's
@@ -194,23 +191,8 @@ def float4_texts(values: np.ndarray) -> list[str]:
 
 
 def join_float4_texts(texts: list[str]) -> str:
-    """Float texts joined with commas, as PostgreSQL prints them.
-
-    Texts from ``float4_texts`` are PostgreSQL's already. Texts in numpy's notation are
-    fixed here: numpy prints ``1.0`` for ``1`` and writes values just under 1e-4 as
-    ``1e-04`` (PostgreSQL uses fixed notation for decimal exponents -4..5). Fixing the
-    joined text is much faster than fixing each number.
-    """
-    text = ",".join(texts) + ","
-    text = text.replace(".0,", ",")
-    if "e-04" in text:
-        text = _JUST_UNDER_1E_MINUS_4.sub(_fixed_notation_e_minus_4, text)
-    return text[:-1]
-
-
-def _fixed_notation_e_minus_4(match: re.Match[str]) -> str:
-    sign, first, rest = match.groups()
-    return f"{sign}0.000{first}{rest or ''}"
+    """Texts from ``float4_texts`` as a vector's elements: joined with commas."""
+    return ",".join(texts)
 
 
 def format_float4(value: float) -> str:
