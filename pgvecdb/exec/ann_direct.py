@@ -22,7 +22,7 @@ from pgvecdb.planner.translate import DuckQuery
 from pgvecdb.storage.api import SegmentSnapshot
 from pgvecdb.types.registry import VECTOR_TAG
 from pgvecdb.types.typeref import TypeRef, duck_type
-from pgvecdb.types.vector import FloatLists
+from pgvecdb.types.vector import FloatLists, float_lists
 
 _KERNELS = {udf.name.upper(): udf.kernel for udf in LIBRARY.udfs}
 
@@ -33,8 +33,7 @@ def run_direct(search: DirectSearch, query: DuckQuery, bound: list[object], ctx,
     snapshots, hits = ann_scan.ann_hits(scan, bound, ctx, ctx.ann_stats.get(search.relation), search.columns_read)
     offset = offset_of(scan, bound, ctx)
     if offset:
-        hits = ann_scan.Hits(hits.distances[offset:], hits.segments[offset:], hits.positions[offset:],
-                             hits.single_segment)
+        hits = hits[offset:]
     arrays = [_output(search, column, snapshots, hits, bound, ctx) for column in search.outputs]
     names = query.column_names or [c or "?column?" for c in search.outputs]
     table = pa.Table.from_arrays(arrays, names=names)
@@ -69,14 +68,11 @@ def _float4_rows(values: pa.Array, query: object) -> tuple[FloatLists, FloatList
     if not (isinstance(query, dict) and VECTOR_TAG in query and pa.types.is_fixed_size_list(kind)
             and kind.value_type == pa.float32() and not values.null_count):
         return None
-    dim, count = kind.list_size, len(values)
     vector = np.asarray(query[VECTOR_TAG], dtype=np.float32)
-    if vector.shape != (dim,):
+    if vector.shape != (kind.list_size,):
         return None
-    flat = values.values.to_numpy()[values.offset * dim:(values.offset + count) * dim]
-    offsets = np.arange(count + 1, dtype=np.int64) * dim
-    valid = np.ones(count, dtype=bool)
-    return FloatLists(offsets, flat, valid), FloatLists(offsets, np.tile(vector, count), valid)
+    rows = float_lists(values)
+    return rows, FloatLists(rows.offsets, np.tile(vector, len(values)), rows.valid)
 
 
 def _columns(search: DirectSearch, query: DuckQuery, describe) -> list[ColumnInfo]:

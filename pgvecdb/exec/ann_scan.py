@@ -59,7 +59,9 @@ class Hits:
     distances: np.ndarray
     segments: np.ndarray
     positions: np.ndarray
-    single_segment: bool = False  # every row is from one segment
+
+    def __getitem__(self, rows: slice) -> "Hits":
+        return Hits(self.distances[rows], self.segments[rows], self.positions[rows])
 
 
 def search_params(setting) -> SearchParams:
@@ -109,7 +111,7 @@ def gathered(snapshots: list[SegmentSnapshot], hits: Hits, column: str) -> pa.Ar
     if not len(hits.positions):
         return pa.array([], snapshots[0].data.schema.field(column).type)
     first = hits.segments[0]
-    if hits.single_segment or (hits.segments == first).all():
+    if (hits.segments == first).all():
         return _taken(snapshots[first].data.column(column), hits.positions)
     pieces, order = [], []
     for number in np.unique(hits.segments):
@@ -202,8 +204,7 @@ def _any_rows(bitset: Bitset, skipped: Bitset | None, wanted: int) -> tuple[np.n
 def _nearest(parts: list[Hits], k: int | None) -> Hits:
     """The ``k`` nearest of the segments' answers (each already nearest first)."""
     if len(parts) == 1:
-        part = parts[0]
-        return Hits(part.distances[:k], part.segments[:k], part.positions[:k], single_segment=True)
+        return parts[0][:k]
     distances = np.concatenate([p.distances for p in parts]) if parts else np.empty(0)
     segments = np.concatenate([p.segments for p in parts]) if parts else np.empty(0, dtype=np.int64)
     positions = np.concatenate([p.positions for p in parts]) if parts else np.empty(0, dtype=np.int64)

@@ -35,7 +35,6 @@ from pgvecdb.types.vector import (
     float4_texts,
     float_lists,
     invalid_syntax,
-    join_float4_texts,
     null_mask,
     offsets_from_lengths,
     read_float4,
@@ -204,7 +203,7 @@ def format_sparsevec(vector: SparseVector) -> str:
 
 def _format(indices: list[int], value_texts: list[str], dim: int) -> str:
     pairs = [f"{i + 1}:{t}" for i, t in zip(indices, value_texts)]
-    return "{" + join_float4_texts(pairs) + "}/" + str(dim) if pairs else "{}/" + str(dim)
+    return "{" + ",".join(pairs) + "}/" + str(dim) if pairs else "{}/" + str(dim)
 
 
 # --------------------------------------------------------------------------------------

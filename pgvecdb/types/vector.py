@@ -190,14 +190,9 @@ def float4_texts(values: np.ndarray) -> list[str]:
     return float_text(pa.array(np.asarray(values, dtype=np.float32), pa.float32()), extra_float_digits=1).to_pylist()
 
 
-def join_float4_texts(texts: list[str]) -> str:
-    """Texts from ``float4_texts`` as a vector's elements: joined with commas."""
-    return ",".join(texts)
-
-
 def format_float4(value: float) -> str:
     """One float4 as PostgreSQL prints it."""
-    return join_float4_texts(float4_texts(np.array([value], dtype=np.float32)))
+    return float4_texts(np.array([value], dtype=np.float32))[0]
 
 
 # --------------------------------------------------------------------------------------
@@ -288,7 +283,7 @@ def _parse_dense_rows(literals: Sequence[str], type_name: str, max_dim: int) -> 
 
 
 def format_dense(values: np.ndarray) -> str:
-    return "[" + join_float4_texts(float4_texts(values)) + "]"
+    return "[" + ",".join(float4_texts(values)) + "]"
 
 
 def parse_vector(text: str, typmod: int = -1) -> np.ndarray:
@@ -531,7 +526,7 @@ class DenseVectorCodec(Codec):
         texts = float4_texts(lists.values)
         offsets = lists.offsets.tolist()
         return [
-            ("[" + join_float4_texts(texts[offsets[i]:offsets[i + 1]]) + "]").encode()
+            ("[" + ",".join(texts[offsets[i]:offsets[i + 1]]) + "]").encode()
             if ok else None
             for i, ok in enumerate((lists.valid & valid).tolist())
         ]

@@ -29,7 +29,6 @@ from pgvecdb.types.vector import (
     concatenated_ranges,
     float4_texts,
     float_lists,
-    join_float4_texts,
     list_array,
     offsets_from_lengths,
     overflow_error,
@@ -297,7 +296,7 @@ def to_text(kind: DenseKind, v: pa.Array, _typmod: pa.Array) -> pa.Array:
     texts = float4_texts(lists.values)
     bounds = lists.offsets.tolist()
     return pa.array(
-        ["[" + join_float4_texts(texts[bounds[i]:bounds[i + 1]]) + "]" for i in range(len(lists))],
+        ["[" + ",".join(texts[bounds[i]:bounds[i + 1]]) + "]" for i in range(len(lists))],
         type=pa.string(),
     )
 
