@@ -769,6 +769,77 @@ def test_unexpected_message_during_copy(client, unique_name):
     assert kinds(client.read_until_ready()) == b"TDCZ"
 
 
+# --- a prepared ANN search's round trip ------------------------------------------------------
+# Bind, Describe, Execute, Sync for a prepared search is answered in one pass
+# (wire/search_cycle). A Flush before the Sync makes the same messages go one by one
+# through the general handler: both must answer alike, byte for byte.
+
+
+def _search_table(client, name: str) -> None:
+    client.send(query(f"CREATE TABLE {name} (id int8, category int4, embedding vector(3));"
+                      f"INSERT INTO {name} SELECT g, g % 3, ARRAY[g, g % 7, 1]::real[]::vector(3) "
+                      f"FROM generate_series(1, 60) AS g;"
+                      f"CREATE INDEX ON {name} USING hnsw (embedding vector_l2_ops)"))
+    assert b"E" not in kinds(client.read_until_ready())
+
+
+def _cycle(bound: bytes, *, described: bool = True, flushed: bool = False) -> bytes:
+    return bound + (describe("P", "") if described else b"") + execute() + (FLUSH if flushed else b"") + SYNC
+
+
+@pytest.mark.parametrize("described", [True, False], ids=["psycopg-like", "asyncpg-like"])
+@pytest.mark.parametrize("result_formats", [[], [1]], ids=["text", "binary"])
+def test_a_prepared_search_is_answered_as_the_general_handler_answers(client, unique_name, described,
+                                                                    result_formats):
+    name = unique_name("cycle")
+    _search_table(client, name)
+    client.send(parse("s", f"SELECT id, embedding <-> $1 AS d FROM {name} WHERE category = $2 "
+                           f"ORDER BY embedding <-> $1 LIMIT 5", [0, 23]) + SYNC)
+    assert kinds(client.read_until_ready()) == b"1Z"
+    bound = bind("", "s", [b"[10.2,3.1,1]", b"1"], result_formats=result_formats)
+    client.send(_cycle(bound, described=described))
+    in_one_pass = client.read_until_ready()
+    client.send(_cycle(bound, described=described, flushed=True))
+    one_by_one = client.read_until_ready()
+    assert in_one_pass == one_by_one
+    assert kinds(in_one_pass) == (b"2T" if described else b"2") + b"DDDDDCZ"
+    if not result_formats:
+        assert [data_values(body)[0] for kind, body in in_one_pass if kind == b"D"] == \
+            [b"10", b"13", b"7", b"16", b"4"]
+
+
+def test_a_prepared_search_that_fails_reports_as_the_general_handler_does(client, unique_name):
+    name = unique_name("cycle")
+    _search_table(client, name)
+    client.send(parse("s", f"SELECT id FROM {name} ORDER BY embedding <-> $1 LIMIT 3", [0]) + SYNC)
+    client.read_until_ready()
+    bound = bind("", "s", [b"[1,2]"])
+    client.send(_cycle(bound))
+    in_one_pass = client.read_until_ready()
+    client.send(_cycle(bound, flushed=True))
+    assert in_one_pass == client.read_until_ready()
+    assert kinds(in_one_pass) == b"2TEZ" and in_one_pass[-1][1] == b"I"
+    assert error_fields(in_one_pass[2][1])["M"] == "different vector dimensions 3 and 2"
+    client.send(_cycle(bind("", "s", [b"[1,1,1]"])))
+    assert kinds(client.read_until_ready()) == b"2TDDDCZ"
+
+
+def test_a_prepared_search_in_a_transaction_block_sees_the_blocks_writes(client, unique_name):
+    name = unique_name("cycle")
+    _search_table(client, name)
+    client.send(parse("s", f"SELECT id FROM {name} ORDER BY embedding <-> $1 LIMIT 1", [0]) + SYNC)
+    client.read_until_ready()
+    client.send(query(f"BEGIN; DELETE FROM {name} WHERE id = 5"))
+    client.read_until_ready()
+    client.send(_cycle(bind("", "s", [b"[5,5,1]"])))
+    messages = client.read_until_ready()
+    assert data_values(messages[2][1]) == [b"4"] and messages[-1][1] == b"T"
+    client.send(query("ROLLBACK"))
+    client.read_until_ready()
+    client.send(_cycle(bind("", "s", [b"[5,5,1]"])))
+    assert data_values(client.read_until_ready()[2][1]) == [b"5"]
+
+
 # --- cancel -----------------------------------------------------------------------------------
 
 

@@ -185,6 +185,23 @@ class Session:
         with self._cancellable():
             return self._execute_statement(stmt.statement, params, planned, stmt.param_oids)
 
+    def run_search(self, stmt: PreparedStatement, params: list[object | None]) -> Result | None:
+        """A prepared direct search as its own read-only transaction: what Bind, Execute
+        and Sync do outside a transaction block, without their general machinery. None,
+        having done nothing, when the session is not idle or the plan is stale; errors
+        are raised as ``execute`` would raise them."""
+        planned = stmt.planned
+        if (self.in_block or self.implicit or self._notices or planned is None
+                or planned.catalog_version != self.db.catalog.version or stmt.direct_search() is None):
+            return None
+        self.txn = txn = self.db.store.begin()
+        try:
+            with txn.statement():
+                return self._with_notices(executor.run(planned.plan, params, self.exec_context()))
+        finally:
+            self.txn = None
+            txn.rollback()  # it wrote nothing
+
     def sync(self) -> None:
         """The extended protocol's Sync: what ran since the last one, outside a transaction
         block, was one implicit transaction; it commits now (an error already ended it)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 import pyarrow as pa
 
@@ -34,6 +34,7 @@ from pgvecdb.wire.params import decode_parameters
 from pgvecdb.wire.portal import Portal, PortalRegistry
 from pgvecdb.wire.protocol import RawMessage
 from pgvecdb.wire.rows import data_rows, describe_rows, expand_formats
+from pgvecdb.wire.search_cycle import search_cycle
 from pgvecdb.wire.startup import StartupMessage, fatal
 
 if TYPE_CHECKING:
@@ -88,12 +89,13 @@ class ConnectionHandler:
 
     # --- entry points -------------------------------------------------------------------
 
-    def handle(self, items: Iterable[Item]) -> None:
+    def handle(self, items: list[Item]) -> None:
         """Handle messages in order, then flush the replies."""
-        for item in items:
-            if self.closed:
-                break
-            self._handle_item(item)
+        if not self._answered_as_search(items):
+            for item in items:
+                if self.closed:
+                    break
+                self._handle_item(item)
         self._out.flush()
 
     def runs_quickly(self, items: list[Item]) -> bool:
@@ -114,6 +116,22 @@ class ConnectionHandler:
                 if statement is None or not self.session.is_quick(statement):
                     return False
         return binds > 0
+
+    def _answered_as_search(self, items: list[Item]) -> bool:
+        """Whether ``items`` were a prepared search's cycle, now answered (``search_cycle``)."""
+        if self.session is None or self._copy is not None or self._skipping_to_sync:
+            return False
+        try:
+            cycle = search_cycle(items, self._registry.statements)
+            replies = cycle.replies(self.session) if cycle is not None else None
+        except Exception:  # the general path runs the messages again and reports the error
+            return False
+        if replies is None:
+            return False
+        for reply in replies:
+            self._out.write(reply)
+        self._ready_for_query()
+        return True
 
     def cancel(self) -> None:
         """Cancel the running statement; safe to call from another thread."""
