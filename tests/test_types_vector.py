@@ -14,6 +14,7 @@ from pgvector import SparseVector as PythonSparseVector
 
 from pgvecdb.errors import PgError
 from pgvecdb.types import registry
+from pgvecdb.types.registry import VECTOR_TAG
 from pgvecdb.types.codecs import codec_for
 from pgvecdb.types.halfvec import format_halfvec, parse_halfvec
 from pgvecdb.types.sparsevec import SparseVector, format_sparsevec, parse_sparsevec
@@ -364,6 +365,15 @@ def test_the_first_non_finite_value_names_the_error() -> None:
     wire = Vector([float("inf"), float("nan")]).to_binary()
     with pytest.raises(PgError, match="infinite value not allowed in vector"):
         codec.decode_binary(wire)
+
+
+def test_finite_values_whose_sum_overflows_are_accepted() -> None:
+    codec = _codec(registry.VECTOR_OID)
+    big = 3.0e38  # float4's largest values: two of them sum to infinity
+    assert codec.decode_binary(Vector([big, big, -big]).to_binary())[VECTOR_TAG].tolist() == \
+        pytest.approx([big, big, -big], rel=1e-7)
+    with pytest.raises(PgError, match="infinite value not allowed in vector"):
+        codec.decode_binary(Vector([big, float("-inf"), big]).to_binary())
 
 
 def _numpy_in_postgres_notation(values: np.ndarray) -> list[str]:

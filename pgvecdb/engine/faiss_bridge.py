@@ -30,35 +30,75 @@ def faiss_metric(metric: Metric) -> int:
 def results(metric: Metric, scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Search results from faiss scores: pgvector distances (float64, +inf where there is
     no result) and ids, nearest first and ties by id (faiss leaves ties in heap order)."""
-    distances = _distances(metric, scores.astype(np.float64))
-    distances[ids < 0] = np.inf
+    distances = _distances(metric, scores)
+    if ids.size and ids.min() < 0:
+        distances[ids < 0] = np.inf
     return ordered(distances, ids)
 
 
 def _distances(metric: Metric, scores: np.ndarray) -> np.ndarray:
+    """pgvector's distances, as float64, from faiss's float32 scores."""
     if metric is Metric.L2:
-        return np.sqrt(np.maximum(scores, 0.0))
+        return np.sqrt(np.maximum(scores, 0.0, dtype=np.float64))
     if metric is Metric.IP:
-        return -scores
+        return np.negative(scores, dtype=np.float64)
     if metric is Metric.COSINE:
-        return 1.0 - np.clip(scores, -1.0, 1.0)
+        return np.subtract(1.0, np.clip(scores, -1.0, 1.0), dtype=np.float64)
     if metric is Metric.JACCARD:
-        return 1.0 - np.nan_to_num(scores, nan=0.0)  # two empty bit strings: distance 1
-    return scores
+        return 1.0 - np.nan_to_num(scores.astype(np.float64), nan=0.0)  # two empty bit strings: distance 1
+    return scores.astype(np.float64)
+
+
+# Selectors kept for the bitsets searched last: a cached filter bitset (exec/ann_filter)
+# is the same object query after query, and its selector costs an inversion to make.
+KEPT_SELECTORS = 16
+# Search parameters a selector keeps, one per budget (faiss makes them slowly, reads them only).
+KEPT_PARAMS = 64
 
 
 class Selector:
-    """An ``IDSelectorBitmap`` of the rows a bitset does not exclude (None: every row)."""
+    """An ``IDSelectorBitmap`` of the rows a bitset does not exclude (None: every row),
+    with the faiss search parameters made for it."""
 
-    __slots__ = ("faiss", "_included")
+    __slots__ = ("faiss", "_included", "_params")
 
     def __init__(self, excluded: Bitset | None) -> None:
+        self._params: dict[tuple[type, int], object] = {}
         if excluded is None:
             self.faiss = None
             self._included = None
             return
         self._included = excluded.invert().packed  # the selector reads this buffer: keep it alive
         self.faiss = faiss.IDSelectorBitmap(excluded.size, faiss.swig_ptr(self._included))
+
+    def search_params(self, kind: type, **budget: int) -> object:
+        """``kind(**budget)`` (``faiss.SearchParametersHNSW(efSearch=...)``, say) with this
+        selector, made once per budget."""
+        ((name, value),) = budget.items()
+        found = self._params.get((kind, value))
+        if found is None:
+            if len(self._params) >= KEPT_PARAMS:
+                self._params.clear()
+            found = kind(**budget) if self.faiss is None else kind(**budget, sel=self.faiss)
+            self._params[(kind, value)] = found
+        return found
+
+
+_EVERY_ROW = Selector(None)
+_selectors: dict[int, tuple[Bitset, Selector]] = {}
+
+
+def selector(excluded: Bitset | None) -> Selector:
+    """The selector of ``excluded``, made once per bitset object (bitsets do not change;
+    the entry holds the bitset, so its id is not reused while it is kept)."""
+    if excluded is None:
+        return _EVERY_ROW
+    found = _selectors.get(id(excluded))
+    if found is None:
+        if len(_selectors) >= KEPT_SELECTORS:
+            _selectors.clear()
+        found = _selectors[id(excluded)] = (excluded, Selector(excluded))
+    return found[1]
 
 
 def flat_vectors(storage: faiss.Index) -> np.ndarray:

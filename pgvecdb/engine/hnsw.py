@@ -21,7 +21,7 @@ import numpy as np
 from pgvecdb.engine import faiss_bridge, hnsw_graph
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.exact import exact_search, search_cost
-from pgvecdb.engine.faiss_bridge import Selector, faiss_metric
+from pgvecdb.engine.faiss_bridge import faiss_metric
 from pgvecdb.engine.index import VectorIndex, indexed_positions
 from pgvecdb.engine.index_types import IndexType
 from pgvecdb.engine.metrics import Metric
@@ -39,8 +39,6 @@ FILTER_ROWS_FACTOR = 0.5
 VISIT_COST = 2.0
 # Past this ef, a search that still lacks rows is finished exhaustively.
 MAX_EF = 8192
-# Search parameters without a filter that an index keeps, one per ef.
-KEPT_PARAMS = 64
 
 
 class HnswIndex(VectorIndex):
@@ -48,10 +46,6 @@ class HnswIndex(VectorIndex):
 
     _faiss: faiss.IndexHNSW | faiss.IndexBinaryHNSW
     _bits: np.ndarray | None = None  # the packed bits of a Jaccard index
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._params_by_ef: dict[int, faiss.SearchParametersHNSW] = {}
 
     def memory_size(self) -> int:
         hnsw = self._faiss.hnsw
@@ -73,22 +67,11 @@ class HnswIndex(VectorIndex):
         return skip
 
     def _search_index(self, queries: np.ndarray, k: int, budget: int, excluded: Bitset | None) -> Results:
-        selector = Selector(excluded)
-        params = self._unfiltered_params(budget) if selector.faiss is None else \
-            faiss.SearchParametersHNSW(efSearch=budget, sel=selector.faiss)
+        params = faiss_bridge.selector(excluded).search_params(faiss.SearchParametersHNSW, efSearch=budget)
         if self.metric is Metric.JACCARD:
             queries = _unpacked(queries, self.row_width)
         scores, ids = self._faiss.search(queries, k, params=params)
         return faiss_bridge.results(self.metric, scores, ids)
-
-    def _unfiltered_params(self, budget: int) -> faiss.SearchParametersHNSW:
-        """Search parameters without a selector, made once per ef (faiss only reads them)."""
-        found = self._params_by_ef.get(budget)
-        if found is None:
-            if len(self._params_by_ef) >= KEPT_PARAMS:
-                self._params_by_ef.clear()
-            found = self._params_by_ef[budget] = faiss.SearchParametersHNSW(efSearch=budget)
-        return found
 
     def _search_exhaustive(self, queries: np.ndarray, k: int, excluded: Bitset | None) -> Results:
         return exact_search(self._stored_vectors(), queries, k, self.metric, excluded)

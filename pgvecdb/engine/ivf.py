@@ -25,7 +25,7 @@ import numpy as np
 from pgvecdb.engine import faiss_bridge
 from pgvecdb.engine.bitset import Bitset
 from pgvecdb.engine.exact import exact_search, search_cost
-from pgvecdb.engine.faiss_bridge import Selector, faiss_metric
+from pgvecdb.engine.faiss_bridge import faiss_metric
 from pgvecdb.engine.index import VectorIndex, indexed_positions
 from pgvecdb.engine.index_types import IndexType
 from pgvecdb.engine.params import SearchParams
@@ -82,8 +82,7 @@ class IvfIndex(VectorIndex):
         return faiss.IndexIVFFlat(faiss.IndexFlat(self.dim, metric), self.dim, lists, metric)
 
     def _search_index(self, queries: np.ndarray, k: int, budget: int, excluded: Bitset | None) -> Results:
-        selector = Selector(excluded)
-        params = faiss.SearchParametersIVF(nprobe=budget, sel=selector.faiss)
+        params = faiss_bridge.selector(excluded).search_params(faiss.SearchParametersIVF, nprobe=budget)
         scores, ids = self._faiss.search(queries, k, params=params)
         return faiss_bridge.results(self.metric, scores, ids)
 

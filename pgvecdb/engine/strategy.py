@@ -93,11 +93,18 @@ def search_to_completion(plan: SearchPlan, queries: np.ndarray, k: int, max_budg
     distances, ids = search_index(queries, k, plan.budget)
     wanted = min(k, plan.matching)
     budget = plan.budget
-    short = np.flatnonzero((ids >= 0).sum(axis=1) < wanted)
+    short = _short_of(ids, wanted)
     while short.size and budget < max_budget:
         budget = min(max_budget, budget * BUDGET_GROWTH)
         distances[short], ids[short] = search_index(queries[short], k, budget)
-        short = short[(ids[short] >= 0).sum(axis=1) < wanted]
+        short = short[_short_of(ids[short], wanted)]
     if short.size and not capped:
         distances[short], ids[short] = search_exhaustive(queries[short], k)
     return distances, ids
+
+
+def _short_of(ids: np.ndarray, wanted: int) -> np.ndarray:
+    """The rows of ``ids`` (ordered: found rows first, -1 pads) with fewer than ``wanted`` rows found."""
+    if not wanted:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(ids[:, wanted - 1] < 0)

@@ -41,6 +41,9 @@ def threads_for(queries: int) -> int:
 def faiss_threads(count: int) -> Iterator[None]:
     """Let faiss calls made inside the block, on this thread, use ``count`` threads."""
     previous = faiss.omp_get_max_threads()
+    if previous == count:
+        yield
+        return
     faiss.omp_set_num_threads(count)
     try:
         yield

@@ -110,6 +110,8 @@ def gathered(snapshots: list[SegmentSnapshot], hits: Hits, column: str) -> pa.Ar
     """One column of the rows ``hits`` names, in their order."""
     if not len(hits.positions):
         return pa.array([], snapshots[0].data.schema.field(column).type)
+    if len(snapshots) == 1:
+        return _taken(snapshots[0].data.column(column), hits.positions)
     first = hits.segments[0]
     if (hits.segments == first).all():
         return _taken(snapshots[first].data.column(column), hits.positions)
@@ -162,12 +164,9 @@ def _search_segment(scan: AnnScan, spec: KeySpec, snapshot: SegmentSnapshot, bit
         if query is None:
             return _any_rows(bitset, index.skipped, wanted)
         if radius is not None:
-            distances, ids = index.range_search(query, radius, params, bitset)[0]
-        else:
-            distances, ids = index.search(query, wanted, params, bitset)
-            distances, ids = distances[0], ids[0]
-        found = ids >= 0
-        return distances[found], ids[found]
+            return index.range_search(query, radius, params, bitset)[0]
+        distances, ids = index.search(query, wanted, params, bitset)
+        return _found(distances[0], ids[0])
     cursor = ctx.vector_indexes.cursor()
     try:
         matrix, usable = key_matrix(spec, scan.table, snapshot.data, cursor)
@@ -184,10 +183,15 @@ def _search_segment(scan: AnnScan, spec: KeySpec, snapshot: SegmentSnapshot, bit
     if spec.binary is False:
         matrix = matrix.astype(np.float32, copy=False)
     if radius is not None:
-        distances, ids = exact_range_search(matrix, query, radius, spec.metric, bitset)[0]
-    else:
-        distances, ids = exact_search(matrix, query, wanted, spec.metric, bitset)
-        distances, ids = distances[0], ids[0]
+        return exact_range_search(matrix, query, radius, spec.metric, bitset)[0]
+    distances, ids = exact_search(matrix, query, wanted, spec.metric, bitset)
+    return _found(distances[0], ids[0])
+
+
+def _found(distances: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One query's results without the padding (id -1) that follows the rows found."""
+    if not len(ids) or ids[-1] >= 0:
+        return distances, ids
     found = ids >= 0
     return distances[found], ids[found]
 
@@ -204,7 +208,7 @@ def _any_rows(bitset: Bitset, skipped: Bitset | None, wanted: int) -> tuple[np.n
 def _nearest(parts: list[Hits], k: int | None) -> Hits:
     """The ``k`` nearest of the segments' answers (each already nearest first)."""
     if len(parts) == 1:
-        return parts[0][:k]
+        return parts[0] if k is None or len(parts[0].positions) <= k else parts[0][:k]
     distances = np.concatenate([p.distances for p in parts]) if parts else np.empty(0)
     segments = np.concatenate([p.segments for p in parts]) if parts else np.empty(0, dtype=np.int64)
     positions = np.concatenate([p.positions for p in parts]) if parts else np.empty(0, dtype=np.int64)

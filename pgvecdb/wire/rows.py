@@ -49,16 +49,16 @@ def data_rows(table: pa.Table, columns: Sequence[ColumnInfo], formats: Sequence[
     type_oids = [c.type_oid for c in columns]
     header = struct.pack("!h", len(columns))
     for start in range(0, table.num_rows, ROWS_PER_BATCH):
-        batch = table.slice(start, ROWS_PER_BATCH)
+        batch = table if table.num_rows <= ROWS_PER_BATCH else table.slice(start, ROWS_PER_BATCH)
         if not columns:  # SELECT with an empty target list still returns its rows
-            yield _data_row(header, ()) * batch.num_rows
+            yield _data_row(header, b"") * batch.num_rows
             continue
         encoded = encode_table_for_wire(batch, type_oids, formats, options=options)
         fields = [[_NULL_FIELD if v is None else _INT32.pack(len(v)) + v for v in column]
                   for column in encoded]
-        yield b"".join(_data_row(header, row) for row in zip(*fields))
+        bodies = fields[0] if len(fields) == 1 else [b"".join(row) for row in zip(*fields)]
+        yield b"".join([_data_row(header, body) for body in bodies])
 
 
-def _data_row(header: bytes, fields: tuple[bytes, ...]) -> bytes:
-    body = b"".join(fields)
+def _data_row(header: bytes, body: bytes) -> bytes:
     return b"D" + _INT32.pack(len(body) + 6) + header + body
