@@ -10,6 +10,7 @@ from typing import Sequence
 
 from pgvecdb import __version__
 from pgvecdb.errors import PgError
+from pgvecdb.wire.busy_poll import DEFAULT_WINDOW_US
 
 log = logging.getLogger("pgvecdb")
 
@@ -42,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="data directory, created if missing; one server or process at a time")
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                        help="how much to log to standard error")
+    serve.add_argument("--busy-poll-us", type=_non_negative, default=DEFAULT_WINDOW_US,
+                       help="after answering the only connected client, keep reading its socket for this "
+                            "many microseconds before the server sleeps, so that its next query finds "
+                            "it awake (0: never; only on machines with more than one core)")
     serve.set_defaults(run=run_serve)
     return parser
 
@@ -51,6 +56,13 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, not {port}")
     return port
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
+    return value
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -65,7 +77,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 1
     try:
         serve(database, args.host, args.port,
-              lambda addresses: _log_listening(addresses, data_dir))
+              lambda addresses: _log_listening(addresses, data_dir), busy_poll_us=args.busy_poll_us)
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
         return 1

@@ -13,9 +13,11 @@ import logging
 import secrets
 import signal
 import socket
+import time
 from typing import TYPE_CHECKING, Callable
 
 from pgvecdb.errors import PgError
+from pgvecdb.wire.busy_poll import DEFAULT_WINDOW_US, LOOP_TURN_EVERY, SocketPoller, useful_here
 from pgvecdb.wire.connection import ConnectionHandler, Item, admin_shutdown
 from pgvecdb.wire.output import TransportOutput
 from pgvecdb.wire.protocol import MessageReader, RawMessage
@@ -86,6 +88,8 @@ class ClientProtocol(asyncio.Protocol):
         self._output: TransportOutput | None = None
         self._handler: ConnectionHandler | None = None
         self._process_id = 0
+        self._poller: SocketPoller | None = None
+        self._polling = False
 
     # --- asyncio.Protocol ----------------------------------------------------------------
 
@@ -97,6 +101,9 @@ class ClientProtocol(asyncio.Protocol):
         self._handler = ConnectionHandler(lambda startup: self._server.open_session(startup, process_id),
                                           self._output, (self._process_id, secret))
         self._server.connections.add(self)
+        raw_socket = transport.get_extra_info("socket")
+        if self._server.busy_poll_window and raw_socket is not None:
+            self._poller = SocketPoller(raw_socket, self._server.busy_poll_window)
         log.debug("connection %d from %s", self._process_id, transport.get_extra_info("peername"))
 
     def data_received(self, data: bytes) -> None:
@@ -123,6 +130,8 @@ class ClientProtocol(asyncio.Protocol):
         self._input_ended = True
         self._inbox.clear()
         self._output.close()
+        if self._poller is not None:
+            self._poller.close()
         self._server.cancel_keys.unregister(self._process_id)
         if self._busy:
             self._handler.cancel()
@@ -208,6 +217,26 @@ class ClientProtocol(asyncio.Protocol):
             log.exception("connection handler failed")
             self._handler.closed = True
         self._after_batch()
+        if self._poller is not None and not self._polling:
+            self._poll_while_alone()
+
+    def _poll_while_alone(self) -> None:
+        """Read a lone client's next queries as they come, for a moment, rather than let
+        the loop sleep between them (wire/busy_poll)."""
+        self._polling = True
+        turn_ends = time.perf_counter() + LOOP_TURN_EVERY
+        try:
+            while self._idle_and_alone() and time.perf_counter() < turn_ends:
+                data = self._poller.poll()
+                if data is None:
+                    return
+                self.data_received(data)
+        finally:
+            self._polling = False
+
+    def _idle_and_alone(self) -> bool:
+        return not (self._busy or self._lost or self._input_ended or self._reading_paused
+                    or self._transport.is_closing()) and len(self._server.connections) == 1
 
     def _batch_done(self, future: "asyncio.Future[None]") -> None:
         if future.exception() is not None:
@@ -252,11 +281,13 @@ class Server:
     """Serves ``database`` on ``host:port`` (port 0: any free port)."""
 
     def __init__(self, database: "Database", host: str, port: int, *,
-                 runner: BatchRunner | None = None) -> None:
+                 runner: BatchRunner | None = None, busy_poll_us: int = DEFAULT_WINDOW_US) -> None:
         self.database = database
         self.host = host
         self.port = port
         self.runner = runner or BatchRunner()
+        # seconds a lone client's socket is polled after an answer; 0: never (wire/busy_poll)
+        self.busy_poll_window = busy_poll_us / 1e6 if busy_poll_us > 0 and useful_here() else 0.0
         self.cancel_keys = CancelRegistry()
         self.connections: set[ClientProtocol] = set()
         self._listener: asyncio.base_events.Server | None = None
@@ -316,15 +347,16 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 def serve(database: "Database", host: str, port: int,
-          on_listening: Callable[[list[tuple[str, int]]], None]) -> None:
+          on_listening: Callable[[list[tuple[str, int]]], None], *,
+          busy_poll_us: int = DEFAULT_WINDOW_US) -> None:
     """Run the server until SIGINT or SIGTERM; ``on_listening`` gets the bound addresses."""
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        runner.run(_serve(database, host, port, on_listening))
+        runner.run(_serve(database, host, port, on_listening, busy_poll_us))
 
 
 async def _serve(database: "Database", host: str, port: int,
-                 on_listening: Callable[[list[tuple[str, int]]], None]) -> None:
-    server = Server(database, host, port)
+                 on_listening: Callable[[list[tuple[str, int]]], None], busy_poll_us: int) -> None:
+    server = Server(database, host, port, busy_poll_us=busy_poll_us)
     await server.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
