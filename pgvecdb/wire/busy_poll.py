@@ -31,7 +31,9 @@ READ_SIZE = 256 * 1024
 
 def useful_here() -> bool:
     """Whether this process may run on more than one core (a poll on the client's only
-    core would keep it from sending)."""
+    core would keep it from sending), on a system with non-blocking reads per call."""
+    if not hasattr(socket, "MSG_DONTWAIT"):  # Windows
+        return False
     try:
         return len(os.sched_getaffinity(0)) > 1
     except AttributeError:  # no sched_getaffinity (macOS)
@@ -39,6 +41,18 @@ def useful_here() -> bool:
 
 
 _yield_core = getattr(os, "sched_yield", lambda: None)
+
+
+def poller_for(transport, window: float) -> "SocketPoller | None":
+    """A poller of the transport's socket; None when polling is off (``window`` 0), the
+    transport has no socket, or no descriptor is left to duplicate it."""
+    raw_socket = transport.get_extra_info("socket")
+    if not window or raw_socket is None:
+        return None
+    try:
+        return SocketPoller(raw_socket, window)
+    except OSError:
+        return None
 
 
 class SocketPoller:

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from pgvecdb.errors import PgError
-from pgvecdb.wire.busy_poll import DEFAULT_WINDOW_US, LOOP_TURN_EVERY, SocketPoller, useful_here
+from pgvecdb.wire.busy_poll import DEFAULT_WINDOW_US, LOOP_TURN_EVERY, SocketPoller, poller_for, useful_here
 from pgvecdb.wire.connection import ConnectionHandler, Item, admin_shutdown
 from pgvecdb.wire.output import TransportOutput
 from pgvecdb.wire.protocol import MessageReader, RawMessage
@@ -101,9 +101,7 @@ class ClientProtocol(asyncio.Protocol):
         self._handler = ConnectionHandler(lambda startup: self._server.open_session(startup, process_id),
                                           self._output, (self._process_id, secret))
         self._server.connections.add(self)
-        raw_socket = transport.get_extra_info("socket")
-        if self._server.busy_poll_window and raw_socket is not None:
-            self._poller = SocketPoller(raw_socket, self._server.busy_poll_window)
+        self._poller = poller_for(transport, self._server.busy_poll_window)
         log.debug("connection %d from %s", self._process_id, transport.get_extra_info("peername"))
 
     def data_received(self, data: bytes) -> None:
