@@ -52,7 +52,7 @@ def _distances(metric: Metric, scores: np.ndarray) -> np.ndarray:
 # Selectors kept for the bitsets searched last: a cached filter bitset (exec/ann_filter)
 # is the same object query after query, and its selector costs an inversion to make.
 KEPT_SELECTORS = 16
-# Search parameters a selector keeps, one per budget (faiss makes them slowly, reads them only).
+# Search parameters a selector keeps (faiss makes them slowly and only reads them).
 KEPT_PARAMS = 64
 
 
@@ -63,7 +63,7 @@ class Selector:
     __slots__ = ("faiss", "_included", "_params")
 
     def __init__(self, excluded: Bitset | None) -> None:
-        self._params: dict[tuple[type, int], object] = {}
+        self._params: dict[tuple, object] = {}
         if excluded is None:
             self.faiss = None
             self._included = None
@@ -71,16 +71,15 @@ class Selector:
         self._included = excluded.invert().packed  # the selector reads this buffer: keep it alive
         self.faiss = faiss.IDSelectorBitmap(excluded.size, faiss.swig_ptr(self._included))
 
-    def search_params(self, kind: type, **budget: int) -> object:
-        """``kind(**budget)`` (``faiss.SearchParametersHNSW(efSearch=...)``, say) with this
-        selector, made once per budget."""
-        ((name, value),) = budget.items()
-        found = self._params.get((kind, value))
+    def search_params(self, kind: type, **values: int) -> object:
+        """``kind(**values)`` (``faiss.SearchParametersHNSW(efSearch=...)``, say) with this
+        selector, made once per kind and values."""
+        key = (kind, *values.items())
+        found = self._params.get(key)
         if found is None:
             if len(self._params) >= KEPT_PARAMS:
                 self._params.clear()
-            found = kind(**budget) if self.faiss is None else kind(**budget, sel=self.faiss)
-            self._params[(kind, value)] = found
+            found = self._params[key] = kind(**values) if self.faiss is None else kind(**values, sel=self.faiss)
         return found
 
 

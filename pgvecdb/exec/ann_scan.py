@@ -110,10 +110,8 @@ def gathered(snapshots: list[SegmentSnapshot], hits: Hits, column: str) -> pa.Ar
     """One column of the rows ``hits`` names, in their order."""
     if not len(hits.positions):
         return pa.array([], snapshots[0].data.schema.field(column).type)
-    if len(snapshots) == 1:
-        return _taken(snapshots[0].data.column(column), hits.positions)
     first = hits.segments[0]
-    if (hits.segments == first).all():
+    if len(snapshots) == 1 or (hits.segments == first).all():
         return _taken(snapshots[first].data.column(column), hits.positions)
     pieces, order = [], []
     for number in np.unique(hits.segments):

@@ -127,6 +127,11 @@ class Session:
         return self.settings.take_changed_reported()
 
     @property
+    def idle(self) -> bool:
+        """No transaction is open: no block, no implicit one waiting for Sync."""
+        return not (self.in_block or self.implicit)
+
+    @property
     def transaction_status(self) -> str:
         if self.failed:
             return "E"
@@ -191,7 +196,7 @@ class Session:
         having done nothing, when the session is not idle or the plan is stale; errors
         are raised as ``execute`` would raise them."""
         planned = stmt.planned
-        if (self.in_block or self.implicit or self._notices or planned is None
+        if (not self.idle or self._notices or planned is None
                 or planned.catalog_version != self.db.catalog.version or stmt.direct_search() is None):
             return None
         self.txn = txn = self.db.store.begin()

@@ -119,7 +119,7 @@ class ConnectionHandler:
 
     def _answered_as_search(self, items: list[Item]) -> bool:
         """Whether ``items`` were a prepared search's cycle, now answered (``search_cycle``)."""
-        if self.session is None or self._copy is not None or self._skipping_to_sync:
+        if self.session is None or not self.session.idle or self._copy is not None or self._skipping_to_sync:
             return False
         try:
             cycle = search_cycle(items, self._registry.statements)
