@@ -2,8 +2,9 @@
 
 The event loop only moves bytes: ``ClientProtocol`` frames what arrives, answers the
 startup negotiation (SSL/GSS refused with 'N', cancel requests) and queues the rest for
-its ``ConnectionHandler``, whose batches run through the ``BatchRunner``. Cancel keys are
-kept by ``CancelRegistry``. uvloop is used when installed.
+its ``ConnectionHandler``, whose batches run through the ``BatchRunner`` (quick searches
+inline, then a lone client's socket is polled for its next query: ``busy_poll``). Cancel
+keys are kept by ``CancelRegistry``. uvloop is used when installed.
 """
 
 from __future__ import annotations
