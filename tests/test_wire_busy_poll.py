@@ -97,6 +97,17 @@ def test_the_server_stops_on_sigterm_while_a_client_asks_back_to_back(start_serv
     assert isinstance(hammer.error, psycopg.Error)
 
 
+def test_a_silent_client_does_not_hold_the_loop_however_long_the_window(start_server):
+    server = start_server(None, "--busy-poll-us", "60000000")  # a minute
+    sql = _indexed_table(server)
+    with server.connect(prepare_threshold=0) as first:
+        register_vector(first)
+        for _ in range(3):  # prepared after the first: the last two are polled for after
+            assert len(first.execute(sql, (np.ones(DIM, dtype=np.float32),)).fetchall()) == 5
+        with psycopg.connect(server.dsn, autocommit=True, connect_timeout=10) as other:
+            assert other.execute("SELECT 1").fetchone() == (1,)
+
+
 @pytest.mark.parametrize("value", ["-1", "soon"])
 def test_a_bad_busy_poll_window_is_refused(tmp_path, value):
     finished = subprocess.run([sys.executable, "-m", "pgvecdb", "serve", "--data-dir", str(tmp_path / "d"),

@@ -64,10 +64,11 @@ class SocketPoller:
                                      fileno=os.dup(transport_socket.fileno()))
         self._window = window
 
-    def poll(self) -> bytes | None:
-        """What the client sends within the window; None for nothing, end of input or an
-        error (all three left for the event loop to notice in its own reading)."""
-        deadline = time.perf_counter() + self._window
+    def poll(self, not_after: float) -> bytes | None:
+        """What the client sends within the window, and before ``not_after`` (a
+        ``time.perf_counter()`` value); None for nothing, end of input or an error (all
+        three left for the event loop to notice in its own reading)."""
+        deadline = min(time.perf_counter() + self._window, not_after)
         while True:
             try:
                 return self._socket.recv(READ_SIZE, socket.MSG_DONTWAIT) or None

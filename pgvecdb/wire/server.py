@@ -226,7 +226,7 @@ class ClientProtocol(asyncio.Protocol):
         turn_ends = time.perf_counter() + LOOP_TURN_EVERY
         try:
             while self._idle_and_alone() and time.perf_counter() < turn_ends:
-                data = self._poller.poll()
+                data = self._poller.poll(turn_ends)
                 if data is None:
                     return
                 self.data_received(data)
