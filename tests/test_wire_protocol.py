@@ -840,6 +840,64 @@ def test_a_prepared_search_in_a_transaction_block_sees_the_blocks_writes(client,
     assert data_values(client.read_until_ready()[2][1]) == [b"5"]
 
 
+def test_the_cycle_of_a_prepared_search_is_recognised_and_answered_in_one_pass(tmp_path):
+    """In-process: the one-pass answer is really taken (the socket tests above would pass
+    were it never taken), and writes what the general handler writes."""
+    from pgvecdb.database import Database
+    from pgvecdb.wire.connection import ConnectionHandler
+    from pgvecdb.wire.search_cycle import search_cycle
+
+    class Output:
+        def __init__(self) -> None:
+            self.sent = b""
+
+        def write(self, data: bytes) -> None:
+            self.sent += data
+
+        def flush(self) -> None:
+            pass
+
+    def framed(data: bytes) -> list:
+        reader = MessageReader()
+        reader.expect_typed()
+        reader.feed(data)
+        return list(iter(reader.next_message, None))
+
+    database = Database.open(tmp_path / "data")
+    try:
+        output = Output()
+        handler = ConnectionHandler(lambda startup: database.session(), output, (1, 2))
+        handler.handle([parse_startup_packet(startup_packet({"user": "u"})[4:])])
+        handler.handle(framed(query("CREATE TABLE items (id int8, embedding vector(2));"
+                                    "INSERT INTO items SELECT g, ARRAY[g, 1]::real[]::vector(2) "
+                                    "FROM generate_series(1, 30) AS g;"
+                                    "CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+                              + parse("s", "SELECT id FROM items ORDER BY embedding <-> $1 LIMIT 3") + SYNC))
+        bound = bind("", "s", [b"[7.2,1]"]) + describe("P", "") + execute()
+        cycle = search_cycle(framed(bound + SYNC), handler._registry.statements)
+        assert cycle is not None
+        assert b"".join(cycle.replies(handler.session)) == b"".join(
+            msg(kind, body) for kind, body in [(b"2", b""), (b"T", _row_description_of_id()),
+                                               (b"D", _int8_text_row(b"7")), (b"D", _int8_text_row(b"8")),
+                                               (b"D", _int8_text_row(b"6")), (b"C", b"SELECT 3\x00")])
+        output.sent = b""
+        handler.handle(framed(bound + SYNC))
+        in_one_pass = output.sent
+        output.sent = b""
+        handler.handle(framed(bound + FLUSH + SYNC))
+        assert in_one_pass == output.sent
+    finally:
+        database.close()
+
+
+def _row_description_of_id() -> bytes:
+    return struct.pack("!h", 1) + b"id\x00" + struct.pack("!IhIhih", 0, 0, 20, 8, -1, 0)
+
+
+def _int8_text_row(text: bytes) -> bytes:
+    return struct.pack("!hi", 1, len(text)) + text
+
+
 # --- cancel -----------------------------------------------------------------------------------
 
 
